@@ -152,33 +152,34 @@ export interface Expected {
  * @since 0.1.0
  * @category hashing
  */
-export const verify = (expected: Expected) =>
-<E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | DigestMismatch, R | Hasher> =>
-  Stream.unwrap(Effect.map(Hasher, (hasher) => {
-    const alg = algorithm(expected.digest)
-    const state = hasher.create(alg)
-    const subject = expected.subject ?? "blob"
-    let size = 0
-    const mismatch = (actual?: string) =>
-      new DigestMismatch({
-        subject,
-        expected: expected.digest,
-        actual,
-        expectedSize: expected.size,
-        actualSize: size
+export const verify =
+  (expected: Expected) =>
+  <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | DigestMismatch, R | Hasher> =>
+    Stream.unwrap(Effect.map(Hasher, (hasher) => {
+      const alg = algorithm(expected.digest)
+      const state = hasher.create(alg)
+      const subject = expected.subject ?? "blob"
+      let size = 0
+      const mismatch = (actual?: string) =>
+        new DigestMismatch({
+          subject,
+          expected: expected.digest,
+          actual,
+          expectedSize: expected.size,
+          actualSize: size
+        })
+      const checked = Stream.mapChunksEffect(self, (chunk) => {
+        for (const bytes of chunk) {
+          size += bytes.length
+          state.update(bytes)
+        }
+        return expected.size !== undefined && size > expected.size ? Effect.fail(mismatch()) : Effect.succeed(chunk)
       })
-    const checked = Stream.mapChunksEffect(self, (chunk) => {
-      for (const bytes of chunk) {
-        size += bytes.length
-        state.update(bytes)
-      }
-      return expected.size !== undefined && size > expected.size ? Effect.fail(mismatch()) : Effect.succeed(chunk)
-    })
-    const finish = Effect.suspend(() => {
-      const actual = `${alg}:${state.hex()}`
-      return actual === expected.digest && (expected.size === undefined || size === expected.size)
-        ? Effect.void
-        : Effect.fail(mismatch(actual))
-    })
-    return Stream.concat(checked, Stream.drain(Stream.fromEffect(finish)))
-  }))
+      const finish = Effect.suspend(() => {
+        const actual = `${alg}:${state.hex()}`
+        return actual === expected.digest && (expected.size === undefined || size === expected.size)
+          ? Effect.void
+          : Effect.fail(mismatch(actual))
+      })
+      return Stream.concat(checked, Stream.drain(Stream.fromEffect(finish)))
+    }))

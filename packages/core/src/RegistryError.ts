@@ -59,7 +59,8 @@ export class AuthenticationError extends Schema.TaggedError<AuthenticationError>
     "RejectedCredentials",
     "TokenExchangeFailed",
     "UnsupportedChallenge",
-    "InsecureTransport"
+    "InsecureTransport",
+    "CredentialLookupFailed"
   ),
   detail: Schema.optional(Schema.String)
 }) {
@@ -252,7 +253,9 @@ export class InvalidReference extends Schema.TaggedError<InvalidReference>()("In
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
-    return `Invalid reference ${JSON.stringify(this.input.length > 300 ? this.input.slice(0, 300) + "…" : this.input)}: ${this.reason}`
+    return `Invalid reference ${
+      JSON.stringify(this.input.length > 300 ? this.input.slice(0, 300) + "…" : this.input)
+    }: ${this.reason}`
   }
 }
 

@@ -1,0 +1,231 @@
+/**
+ * Where ocireg finds credentials for a registry. The `CredentialStore` service answers one
+ * question, "what credential do I have for this registry host?", and its layers decide where the
+ * answer comes from: nowhere (anonymous), a fixed record, the environment, or a chain of stores.
+ * Platform packages add more (Docker's `config.json` and credential helpers on Node).
+ *
+ * Every secret is `Redacted` from the moment it is read until it is written into a header.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import type { AuthenticationError } from "./RegistryError.js"
+
+/**
+ * A username and password (or a personal access token used as a password). Sent as Basic auth to
+ * registries that ask for it, and to token realms to obtain a bearer token.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Basic {
+  readonly _tag: "Basic"
+  readonly username: string
+  readonly password: Redacted.Redacted<string>
+}
+
+/**
+ * An OAuth2 refresh token (Docker's `identitytoken`), exchanged at the token realm with
+ * `grant_type=refresh_token`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface IdentityToken {
+  readonly _tag: "IdentityToken"
+  readonly username?: string | undefined
+  readonly token: Redacted.Redacted<string>
+}
+
+/**
+ * A ready registry bearer token (Docker's `registrytoken`), sent as is.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BearerToken {
+  readonly _tag: "BearerToken"
+  readonly token: Redacted.Redacted<string>
+}
+
+/**
+ * Any credential a store can return.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Credential = Basic | IdentityToken | BearerToken
+
+const { BasicCredential, BearerTokenCredential, IdentityTokenCredential } = {
+  BasicCredential: Data.tagged<Basic>("Basic"),
+  IdentityTokenCredential: Data.tagged<IdentityToken>("IdentityToken"),
+  BearerTokenCredential: Data.tagged<BearerToken>("BearerToken")
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const basic = (username: string, password: Redacted.Redacted<string>): Credential =>
+  BasicCredential({ username, password })
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const identityToken = (token: Redacted.Redacted<string>, username?: string): Credential =>
+  IdentityTokenCredential({ token, username })
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const bearerToken = (token: Redacted.Redacted<string>): Credential => BearerTokenCredential({ token })
+
+/**
+ * The service: look up the credential for a registry host (`docker.io`, `ghcr.io`,
+ * `localhost:5000`). `None` means anonymous. A lookup that fails (a broken credential helper)
+ * fails with `AuthenticationError`.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class CredentialStore extends Context.Tag("@ocireg/core/CredentialStore")<CredentialStore, {
+  readonly get: (registry: string) => Effect.Effect<Option.Option<Credential>, AuthenticationError>
+}>() {}
+
+const dockerHubAliases = new Set([
+  "docker.io",
+  "index.docker.io",
+  "registry-1.docker.io",
+  "registry.hub.docker.com"
+])
+
+/**
+ * The key a registry host is stored under: lower-cased, scheme, path and trailing slash removed,
+ * and every Docker Hub alias (including the legacy `https://index.docker.io/v1/`) folded into
+ * `docker.io`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const normalizeRegistryKey = (registry: string): string => {
+  const host = registry.trim().toLowerCase().replace(/^[a-z][a-z0-9+.-]*:\/\//, "").replace(/\/.*$/, "")
+  return dockerHubAliases.has(host) ? "docker.io" : host
+}
+
+/**
+ * A store that never has credentials.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerAnonymous: Layer.Layer<CredentialStore> = Layer.succeed(CredentialStore, {
+  get: () => Effect.succeedNone
+})
+
+/**
+ * A store built from a lookup function.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  get: (registry: string) => Effect.Effect<Option.Option<Credential>, AuthenticationError>
+): CredentialStore["Type"] => ({ get })
+
+/**
+ * A store over a fixed record of registry host → credential. Keys are normalised with
+ * `normalizeRegistryKey`, so `docker.io` and `index.docker.io` find the same entry.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStatic = (credentials: Readonly<Record<string, Credential>>): Layer.Layer<CredentialStore> => {
+  const table = new Map(
+    Object.entries(credentials).map(([host, credential]) => [normalizeRegistryKey(host), credential])
+  )
+  return Layer.succeed(
+    CredentialStore,
+    make((registry) => Effect.succeed(Option.fromNullable(table.get(normalizeRegistryKey(registry)))))
+  )
+}
+
+/**
+ * The configuration `layerConfig` reads: `OCIREG_REGISTRY` (the host the credential belongs to),
+ * `OCIREG_USERNAME` and `OCIREG_PASSWORD` (redacted). All three must be set for a credential;
+ * none set means anonymous.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Option.Option<{ readonly registry: string; readonly credential: Credential }>> =
+  Config.option(
+    Config.all({
+      registry: Config.string("OCIREG_REGISTRY"),
+      username: Config.string("OCIREG_USERNAME"),
+      password: Config.redacted("OCIREG_PASSWORD")
+    })
+  ).pipe(Config.map(Option.map(({ password, registry, username }) => ({
+    registry,
+    credential: basic(username, password)
+  }))))
+
+/**
+ * A store that reads one credential from the environment (see `config`), so CI jobs can pass a
+ * token without code. The credential is only ever given to the registry it names.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<CredentialStore, import("effect/ConfigError").ConfigError> = Layer.effect(
+  CredentialStore,
+  Effect.map(
+    config,
+    (entry) =>
+      make((registry) =>
+        Effect.succeed(Option.flatMap(entry, (e) =>
+          normalizeRegistryKey(e.registry) === normalizeRegistryKey(registry)
+            ? Option.some(e.credential)
+            : Option.none()))
+      )
+  )
+)
+
+/**
+ * Ask several stores in order; the first that has a credential answers.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const chain = (...stores: ReadonlyArray<CredentialStore["Type"]>): CredentialStore["Type"] =>
+  make((registry) =>
+    Effect.reduce(
+      stores,
+      Option.none<Credential>(),
+      (found, store) => Option.isSome(found) ? Effect.succeed(found) : store.get(registry)
+    )
+  )
+
+/**
+ * A layer that asks the stores of the given layers in order, first answer wins.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerChain = <const Layers extends ReadonlyArray<Layer.Layer<CredentialStore, any, any>>>(
+  ...layers: Layers
+): Layer.Layer<CredentialStore, Layer.Layer.Error<Layers[number]>, Layer.Layer.Context<Layers[number]>> =>
+  Layer.scoped(
+    CredentialStore,
+    Effect.map(
+      Effect.forEach(layers, (layer) => Layer.build(layer)),
+      (contexts) => chain(...contexts.map((context) => Context.get(context, CredentialStore)))
+    )
+  )

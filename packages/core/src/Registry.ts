@@ -1,0 +1,553 @@
+/**
+ * The registry operations, one function per endpoint of the OCI Distribution API. Each is an
+ * `Effect` (or a `Stream` for paged lists and blob bodies) that needs a `RegistryClient`, and
+ * fails with a typed `RegistryError`.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as Digest from "./Digest.js"
+import { normalizeContentType, parseContentLength } from "./internal/headers.js"
+import { headerRecord, transportError } from "./internal/http.js"
+import { displayUrl, readLimited } from "./internal/http.js"
+import * as Paging from "./internal/paging.js"
+import * as Manifest from "./Manifest.js"
+import * as MediaType from "./MediaType.js"
+import * as Reference from "./Reference.js"
+import { RegistryClient } from "./RegistryClient.js"
+import {
+  DigestMismatch,
+  InvalidManifest,
+  InvalidReference,
+  InvalidResponse,
+  type RegistryError
+} from "./RegistryError.js"
+
+/**
+ * A reference given as a parsed `Reference` or as a string to parse.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ReferenceInput = Reference.Reference | string
+
+const toReference = (input: ReferenceInput): Effect.Effect<Reference.Reference, RegistryError> =>
+  typeof input === "string" ? Reference.parseEffect(input) : Effect.succeed(input)
+
+const pull = (ref: Reference.Reference) => [`repository:${ref.repository}:pull`]
+
+const manifestPath = (ref: Reference.Reference, identifier: string) => `/v2/${ref.repository}/manifests/${identifier}`
+
+// ---------------------------------------------------------------------------------------------
+// ping
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What `ping` learned about a registry.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PingResult {
+  readonly registry: string
+  /** `Docker-Distribution-API-Version`, usually `registry/2.0`. */
+  readonly apiVersion: Option.Option<string>
+}
+
+/**
+ * `GET /v2/`: check that a host speaks the registry API (authenticating if it asks).
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const ping = (registry: string): Effect.Effect<PingResult, RegistryError, RegistryClient> =>
+  Effect.gen(function*() {
+    const client = yield* RegistryClient
+    const response = yield* client.execute({ registry, method: "GET", path: "/v2/", scopes: [] })
+    yield* Effect.ignore(response.text)
+    return {
+      registry,
+      apiVersion: Option.fromNullable(headerRecord(response)["docker-distribution-api-version"])
+    }
+  }).pipe(Effect.withSpan("Registry.ping", { attributes: { "registry.host": registry } }))
+
+// ---------------------------------------------------------------------------------------------
+// listing
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Paging options for the list endpoints.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PageOptions {
+  /** `n`: how many entries per page to ask for. */
+  readonly pageSize?: number | undefined
+  /** `last`: start after this entry. */
+  readonly last?: string | undefined
+}
+
+/**
+ * One page of `GET /v2/<name>/tags/list`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TagsPage {
+  readonly name: string
+  readonly tags: ReadonlyArray<string>
+}
+
+/**
+ * `GET /v2/<name>/tags/list`, page by page, following `Link: <…>; rel="next"` as given.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const listTags = (
+  repository: ReferenceInput,
+  options: PageOptions = {}
+): Stream.Stream<TagsPage, RegistryError, RegistryClient> =>
+  Stream.unwrap(Effect.map(toReference(repository), (ref) =>
+    Paging.pages({
+      registry: ref.registry,
+      firstPath: `/v2/${ref.repository}/tags/list${Paging.query(options)}`,
+      scopes: pull(ref),
+      notFound: "repository",
+      repository: ref.repository,
+      decode: Paging.decodeTags
+    }).pipe(Stream.map((page) => ({ name: page.name, tags: page.tags ?? [] })))))
+
+/**
+ * Every tag of a repository, all pages collected.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const listAllTags = (
+  repository: ReferenceInput,
+  options: PageOptions = {}
+): Effect.Effect<ReadonlyArray<string>, RegistryError, RegistryClient> =>
+  listTags(repository, options).pipe(
+    Stream.runFold([] as Array<string>, (all, page) => {
+      all.push(...page.tags)
+      return all
+    }),
+    Effect.withSpan("Registry.listAllTags")
+  )
+
+/**
+ * `GET /v2/_catalog`, page by page. Needs the `registry:catalog:*` scope, which registries
+ * usually grant only to administrators.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const listRepositories = (
+  registry: string,
+  options: PageOptions = {}
+): Stream.Stream<ReadonlyArray<string>, RegistryError, RegistryClient> =>
+  Paging.pages({
+    registry,
+    firstPath: `/v2/_catalog${Paging.query(options)}`,
+    scopes: ["registry:catalog:*"],
+    notFound: "repository",
+    repository: undefined,
+    decode: Paging.decodeCatalog
+  }).pipe(Stream.map((page) => page.repositories ?? []))
+
+/**
+ * Every repository of a registry, all pages collected.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const listAllRepositories = (
+  registry: string,
+  options: PageOptions = {}
+): Effect.Effect<ReadonlyArray<string>, RegistryError, RegistryClient> =>
+  listRepositories(registry, options).pipe(
+    Stream.runFold([] as Array<string>, (all, page) => {
+      all.push(...page)
+      return all
+    }),
+    Effect.withSpan("Registry.listAllRepositories")
+  )
+
+// ---------------------------------------------------------------------------------------------
+// manifests
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A manifest as fetched: its exact bytes, their digest, and the decoded document.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ManifestResult {
+  readonly reference: Reference.Reference
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  readonly size: number
+  readonly bytes: Uint8Array
+  readonly manifest: Manifest.Manifest
+}
+
+/**
+ * The headers of a manifest (`HEAD`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ManifestHead {
+  readonly reference: Reference.Reference
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  readonly size: number
+}
+
+/**
+ * Options of `getManifest` and `headManifest`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ManifestOptions {
+  /** The `Accept` header. Default: every manifest and index type ocireg understands. */
+  readonly accept?: string | undefined
+}
+
+const headerDigest = (response: HttpClientResponse.HttpClientResponse, method: string, url: string) => {
+  const value = headerRecord(response)["docker-content-digest"]
+  if (value === undefined) return Effect.succeed(Option.none<Digest.Digest>())
+  return Either.match(Digest.parse(value.trim()), {
+    onLeft: () =>
+      Effect.fail(
+        new InvalidResponse({ method, url: displayUrl(url), reason: "malformed Docker-Content-Digest header" })
+      ),
+    onRight: (digest) => Effect.succeed(Option.some(digest))
+  })
+}
+
+/**
+ * `GET /v2/<name>/manifests/<reference>`: fetch a manifest or index by tag or digest.
+ *
+ * The bytes are read up to the client's size limit and hashed; the digest must match the one
+ * asked for, and the registry's `Docker-Content-Digest`. The body must be a manifest of the kind
+ * its `Content-Type` says. Schema 1 manifests are refused with `InvalidManifest`.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const getManifest = (
+  reference: ReferenceInput,
+  options: ManifestOptions = {}
+): Effect.Effect<ManifestResult, RegistryError, RegistryClient | Digest.Hasher> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(reference)
+    const client = yield* RegistryClient
+    const identifier = Reference.identifier(ref)
+    const path = manifestPath(ref, identifier)
+    const response = yield* client.execute({
+      registry: ref.registry,
+      method: "GET",
+      path,
+      headers: { accept: options.accept ?? MediaType.manifestAccept },
+      scopes: pull(ref),
+      notFound: ref.digest ? "manifest" : "tag",
+      repository: ref.repository,
+      reference: identifier
+    })
+    const url = client.baseUrl(ref.registry).href + path.slice(1)
+    const announced = yield* headerDigest(response, "GET", url)
+    const limit = client.options.manifestSizeLimit
+    const bytes = yield* readLimited(response, limit, "manifest", "GET", url).pipe(
+      Effect.catchTag("InvalidResponse", (e) =>
+        Effect.fail(new InvalidManifest({ reason: "TooLarge", detail: `${e.reason}` })))
+    )
+    const expected = ref.digest ?? Option.getOrUndefined(announced)
+    const digest = yield* Digest.ofBytes(bytes, expected ? Digest.algorithm(expected) : "sha256")
+    if (expected !== undefined && digest !== expected) {
+      return yield* Effect.fail(
+        new DigestMismatch({ subject: "manifest", expected, actual: digest, actualSize: bytes.length })
+      )
+    }
+    if (
+      Option.isSome(announced) && ref.digest !== undefined && announced.value !== ref.digest &&
+      Digest.algorithm(announced.value) === Digest.algorithm(ref.digest)
+    ) {
+      return yield* Effect.fail(
+        new DigestMismatch({ subject: "manifest", expected: ref.digest, actual: announced.value })
+      )
+    }
+    const manifest = yield* Manifest.decode(bytes, headerRecord(response)["content-type"])
+    return {
+      reference: ref,
+      digest,
+      mediaType: manifest.mediaType,
+      size: bytes.length,
+      bytes,
+      manifest
+    } satisfies ManifestResult
+  }).pipe(Effect.withSpan("Registry.getManifest", { attributes: spanAttributes(reference) }))
+
+/**
+ * `HEAD /v2/<name>/manifests/<reference>`: the digest, media type and size of a manifest without
+ * its body (a `HEAD` does not count against Docker Hub's pull limit). When the registry sends no
+ * `Docker-Content-Digest` for a tag, the manifest is fetched and hashed instead.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const headManifest = (
+  reference: ReferenceInput,
+  options: ManifestOptions = {}
+): Effect.Effect<ManifestHead, RegistryError, RegistryClient | Digest.Hasher> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(reference)
+    const client = yield* RegistryClient
+    const identifier = Reference.identifier(ref)
+    const path = manifestPath(ref, identifier)
+    const response = yield* client.execute({
+      registry: ref.registry,
+      method: "HEAD",
+      path,
+      headers: { accept: options.accept ?? MediaType.manifestAccept },
+      scopes: pull(ref),
+      notFound: ref.digest ? "manifest" : "tag",
+      repository: ref.repository,
+      reference: identifier
+    })
+    const url = client.baseUrl(ref.registry).href + path.slice(1)
+    const headers = headerRecord(response)
+    const announced = yield* headerDigest(response, "HEAD", url)
+    const size = parseContentLength(headers["content-length"])
+    const digest = ref.digest ?? Option.getOrUndefined(announced)
+    if (digest === undefined || size === undefined || headers["content-type"] === undefined) {
+      const full = yield* getManifest(ref, options)
+      return { reference: ref, digest: full.digest, mediaType: full.mediaType, size: full.size }
+    }
+    if (
+      Option.isSome(announced) && announced.value !== digest &&
+      Digest.algorithm(announced.value) === Digest.algorithm(digest)
+    ) {
+      return yield* Effect.fail(new DigestMismatch({ subject: "manifest", expected: digest, actual: announced.value }))
+    }
+    const mediaType = normalizeContentType(headers["content-type"]) ?? headers["content-type"]
+    return { reference: ref, digest, mediaType, size }
+  }).pipe(Effect.withSpan("Registry.headManifest", { attributes: spanAttributes(reference) }))
+
+// ---------------------------------------------------------------------------------------------
+// blobs
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A blob to fetch: its digest, or a descriptor (digest and size, as found in manifests).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BlobInput = Digest.Digest | string | { readonly digest: string; readonly size?: number | undefined }
+
+const toBlob = (input: BlobInput) => {
+  const raw = typeof input === "string" ? input : input.digest
+  const size = typeof input === "string" ? undefined : input.size
+  return Effect.map(Digest.parse(raw), (digest) => ({ digest, size }))
+}
+
+/**
+ * `GET /v2/<name>/blobs/<digest>`: the blob's bytes as a stream. The bytes are hashed as they
+ * pass and the stream fails with `DigestMismatch` if they do not match the digest (or the size,
+ * when given); nothing is buffered. Redirects to blob storage are followed without credentials.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const getBlob = (
+  repository: ReferenceInput,
+  blob: BlobInput
+): Stream.Stream<Uint8Array, RegistryError, RegistryClient | Digest.Hasher> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const ref = yield* toReference(repository)
+    const { digest, size } = yield* toBlob(blob)
+    const client = yield* RegistryClient
+    const path = `/v2/${ref.repository}/blobs/${digest}`
+    const response = yield* client.execute({
+      registry: ref.registry,
+      method: "GET",
+      path,
+      scopes: pull(ref),
+      notFound: "blob",
+      repository: ref.repository,
+      reference: digest
+    })
+    const declared = parseContentLength(headerRecord(response)["content-length"])
+    if (declared !== undefined && size !== undefined && declared !== size) {
+      yield* Effect.ignore(Stream.runDrain(Stream.take(response.stream, 0)))
+      return yield* Effect.fail(
+        new DigestMismatch({ subject: "blob", expected: digest, expectedSize: size, actualSize: declared })
+      )
+    }
+    const url = client.baseUrl(ref.registry).href + path.slice(1)
+    return response.stream.pipe(
+      Stream.mapError(transportError("GET", url)),
+      Digest.verify({ digest, size: size ?? declared, subject: "blob" })
+    )
+  })).pipe(
+    Stream.withSpan("Registry.getBlob", {
+      attributes: { ...spanAttributes(repository), "blob.digest": blobDigestOf(blob) }
+    })
+  )
+
+/**
+ * What `headBlob` reports.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BlobHead {
+  readonly digest: Digest.Digest
+  readonly size: number
+}
+
+/**
+ * `HEAD /v2/<name>/blobs/<digest>`: whether a blob exists, and its size.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const headBlob = (
+  repository: ReferenceInput,
+  blob: BlobInput
+): Effect.Effect<BlobHead, RegistryError, RegistryClient> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(repository)
+    const { digest } = yield* toBlob(blob)
+    const client = yield* RegistryClient
+    const path = `/v2/${ref.repository}/blobs/${digest}`
+    const response = yield* client.execute({
+      registry: ref.registry,
+      method: "HEAD",
+      path,
+      scopes: pull(ref),
+      notFound: "blob",
+      repository: ref.repository,
+      reference: digest
+    })
+    const url = client.baseUrl(ref.registry).href + path.slice(1)
+    const size = parseContentLength(headerRecord(response)["content-length"])
+    if (size === undefined) {
+      return yield* Effect.fail(
+        new InvalidResponse({ method: "HEAD", url: displayUrl(url), reason: "no Content-Length" })
+      )
+    }
+    const announced = yield* headerDigest(response, "HEAD", url)
+    if (
+      Option.isSome(announced) && announced.value !== digest &&
+      Digest.algorithm(announced.value) === Digest.algorithm(digest)
+    ) {
+      return yield* Effect.fail(new DigestMismatch({ subject: "blob", expected: digest, actual: announced.value }))
+    }
+    return { digest, size }
+  }).pipe(
+    Effect.withSpan("Registry.headBlob", {
+      attributes: { ...spanAttributes(repository), "blob.digest": blobDigestOf(blob) }
+    })
+  )
+
+// ---------------------------------------------------------------------------------------------
+// referrers
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Options of `getReferrers`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReferrersOptions {
+  /** Only referrers of this artifact type. Filtered here when the registry does not. */
+  readonly artifactType?: string | undefined
+}
+
+/**
+ * The tag under which registries without the referrers API keep a subject's referrers index
+ * (`sha256-<hex>`).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const referrersTag = (digest: Digest.Digest): string => `${Digest.algorithm(digest)}-${Digest.encoded(digest)}`
+
+/**
+ * `GET /v2/<name>/referrers/<digest>`: the manifests that name `digest` as their `subject`,
+ * following `Link` pages. Registries without the API answer 404; then the fallback index tagged
+ * `sha256-<hex>` is read (and must be an index), and an absent one means no referrers.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const getReferrers = (
+  subject: ReferenceInput,
+  options: ReferrersOptions = {}
+): Effect.Effect<ReadonlyArray<Manifest.Descriptor>, RegistryError, RegistryClient | Digest.Hasher> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(subject)
+    const digest = ref.digest
+    if (digest === undefined) {
+      return yield* Effect.fail(
+        new InvalidReference({ input: Reference.format(ref), reason: "referrers need a subject digest, not a tag" })
+      )
+    }
+    const query = options.artifactType ? `?artifactType=${encodeURIComponent(options.artifactType)}` : ""
+    const found = yield* Paging.referrerPages({
+      registry: ref.registry,
+      firstPath: `/v2/${ref.repository}/referrers/${digest}${query}`,
+      scopes: pull(ref),
+      repository: ref.repository,
+      reference: digest
+    })
+    const descriptors = Option.isSome(found)
+      ? found.value
+      : yield* fallbackReferrers(ref, digest)
+    const artifactType = options.artifactType
+    return artifactType === undefined
+      ? descriptors
+      : descriptors.filter((d) => d.artifactType === artifactType)
+  }).pipe(Effect.withSpan("Registry.getReferrers", { attributes: spanAttributes(subject) }))
+
+const fallbackReferrers = (ref: Reference.Reference, digest: Digest.Digest) =>
+  Reference.make({ registry: ref.registry, repository: ref.repository, tag: referrersTag(digest) }).pipe(
+    Effect.flatMap((tagged) => getManifest(tagged, { accept: MediaType.ociIndex })),
+    Effect.flatMap((result) =>
+      Manifest.isIndexLike(result.manifest)
+        ? Effect.succeed(Manifest.descriptors(result.manifest))
+        : Effect.fail(
+          new InvalidManifest({
+            reason: "UnsupportedMediaType",
+            mediaType: result.mediaType,
+            detail: `the referrers tag ${referrersTag(digest)} is not an index`
+          })
+        )
+    ),
+    Effect.catchTag("NotFound", () => Effect.succeed([] as ReadonlyArray<Manifest.Descriptor>))
+  )
+
+// ---------------------------------------------------------------------------------------------
+
+const spanAttributes = (input: ReferenceInput): Record<string, string> =>
+  typeof input === "string"
+    ? { "image.reference": input }
+    : {
+      "registry.host": input.registry,
+      "image.repository": input.repository,
+      ...(input.tag ? { "image.tag": input.tag } : {}),
+      ...(input.digest ? { "image.digest": input.digest } : {})
+    }
+
+const blobDigestOf = (blob: BlobInput) => (typeof blob === "string" ? blob : blob.digest)

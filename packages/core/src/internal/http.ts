@@ -1,0 +1,203 @@
+/**
+ * The one place where `@effect/platform`'s HTTP errors and responses become ocireg's typed errors,
+ * plus bounded body reading. A later move to Effect 4 changes this file, not the operations.
+ *
+ * @internal
+ */
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import {
+  AuthorizationError,
+  InvalidResponse,
+  NotFound,
+  type NotFoundKind,
+  RateLimited,
+  type RegistryError,
+  RegistryResponseError,
+  TransportError
+} from "../RegistryError.js"
+import { errorCodes, parseErrorBody } from "./errorBody.js"
+import { parseContentLength, parseRateLimit, parseRetryAfter } from "./headers.js"
+
+/** Error bodies and token responses are read up to this many bytes. */
+export const smallBodyLimit = 64 * 1024
+
+/**
+ * A URL safe to show in errors, logs and spans: no user info, no query (signed blob URLs carry
+ * credentials there), no fragment.
+ */
+export const displayUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`
+  } catch {
+    return "<invalid url>"
+  }
+}
+
+/** Map a platform `HttpClientError` to `TransportError`, without keeping the request (it holds headers). */
+export const transportError = (method: string, url: string) => (error: HttpClientError.HttpClientError) =>
+  new TransportError({
+    method,
+    url: displayUrl(url),
+    reason: error._tag === "ResponseError" ? "BodyFailed" : "RequestFailed",
+    detail: causeMessage(error.cause) ?? error.reason
+  })
+
+const causeMessage = (cause: unknown): string | undefined => {
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code
+    const inner = cause.cause instanceof Error ? cause.cause.message : undefined
+    return [typeof code === "string" ? code : undefined, cause.message, inner].filter(Boolean).join(": ")
+  }
+  return undefined
+}
+
+/** The response headers as a plain record (lower-case names). */
+export const headerRecord = (response: HttpClientResponse.HttpClientResponse): Record<string, string> =>
+  response.headers as unknown as Record<string, string>
+
+/**
+ * Read a whole body of at most `limit` bytes. A larger body (by `Content-Length` or by what
+ * arrives) fails with `InvalidResponse` as soon as the limit is crossed, without reading on.
+ */
+export const readLimited = (
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number,
+  what: string,
+  method: string,
+  url: string
+): Effect.Effect<Uint8Array, InvalidResponse | TransportError> => {
+  const tooLarge = (size: number) =>
+    new InvalidResponse({
+      method,
+      url: displayUrl(url),
+      reason: `${what} of ${size} bytes exceeds the ${limit} byte limit`
+    })
+  const declared = parseContentLength(headerRecord(response)["content-length"])
+  if (declared !== undefined && declared > limit) return Effect.fail(tooLarge(declared))
+  return response.stream.pipe(
+    Stream.mapError(transportError(method, url)),
+    Stream.runFoldEffect({ size: 0, chunks: Chunk.empty<Uint8Array>() }, (acc, bytes) => {
+      const size = acc.size + bytes.length
+      return size > limit
+        ? Effect.fail(tooLarge(size))
+        : Effect.succeed({ size, chunks: Chunk.append(acc.chunks, bytes) })
+    }),
+    Effect.map(({ chunks, size }) => concatBytes(chunks, size))
+  )
+}
+
+/** Read at most `limit` bytes of a body and drop the rest (for error bodies, where a prefix is enough). */
+export const readPrefix = (
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number
+): Effect.Effect<Uint8Array> =>
+  response.stream.pipe(
+    Stream.mapAccum(0, (seen, bytes) => {
+      const keep = Math.max(0, Math.min(bytes.length, limit - seen))
+      return [seen + bytes.length, keep === bytes.length ? bytes : bytes.subarray(0, keep)] as const
+    }),
+    Stream.takeUntil((bytes) => bytes.length === 0),
+    Stream.runCollect,
+    Effect.map((chunks) => concatBytes(chunks, Chunk.reduce(chunks, 0, (n, b) => n + b.length))),
+    Effect.orElseSucceed(() => new Uint8Array(0))
+  )
+
+/** Throw away a body we do not need, reading at most a small prefix so the connection can be reused. */
+export const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+  Effect.asVoid(readPrefix(response, smallBodyLimit))
+
+export const concatBytes = (chunks: Iterable<Uint8Array>, size: number): Uint8Array => {
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const bytes of chunks) {
+    out.set(bytes, offset)
+    offset += bytes.length
+  }
+  return out
+}
+
+/** What a request was about, so a 404 says which thing was missing. */
+export interface ErrorContext {
+  readonly registry: string
+  readonly notFound?: NotFoundKind | undefined
+  readonly repository?: string | undefined
+  readonly reference?: string | undefined
+}
+
+const notFoundKindOf = (codes: ReadonlyArray<string>, fallback: NotFoundKind | undefined): NotFoundKind => {
+  if (codes.includes("NAME_UNKNOWN")) return "repository"
+  if (codes.includes("MANIFEST_UNKNOWN")) return fallback === "tag" ? "tag" : "manifest"
+  if (codes.includes("BLOB_UNKNOWN")) return "blob"
+  if (codes.includes("BLOB_UPLOAD_UNKNOWN")) return "upload"
+  return fallback ?? "repository"
+}
+
+/**
+ * Turn a non-success response into the typed error it stands for. 401 is handled by the auth
+ * state machine before this is reached.
+ */
+export const responseError = (
+  response: HttpClientResponse.HttpClientResponse,
+  method: string,
+  url: string,
+  context: ErrorContext
+): Effect.Effect<never, RegistryError> =>
+  Effect.flatMap(
+    method === "HEAD" ? Effect.succeed(new Uint8Array(0)) : readPrefix(response, smallBodyLimit),
+    (body): Effect.Effect<never, RegistryError> => {
+      const details = parseErrorBody(body)
+      const codes = errorCodes(details)
+      const headers = headerRecord(response)
+      const status = response.status
+      if (status === 404 || (status === 400 && codes.includes("NAME_UNKNOWN"))) {
+        return Effect.fail(
+          new NotFound({
+            kind: notFoundKindOf(codes, context.notFound),
+            registry: context.registry,
+            repository: context.repository,
+            reference: context.reference,
+            codes
+          })
+        )
+      }
+      if (status === 403 || codes.includes("DENIED")) {
+        return Effect.fail(
+          new AuthorizationError({
+            registry: context.registry,
+            reason: "Denied",
+            detail: details[0]?.message || undefined
+          })
+        )
+      }
+      if (status === 429 || codes.includes("TOOMANYREQUESTS")) {
+        const rate = parseRateLimit(headers)
+        return Effect.fail(
+          new RateLimited({
+            registry: context.registry,
+            retryAfterMillis: parseRetryAfter(headers["retry-after"], Date.now()),
+            limit: rate?.limit,
+            remaining: rate?.remaining
+          })
+        )
+      }
+      return Effect.fail(new RegistryResponseError({ method, url: displayUrl(url), status, errors: details }))
+    }
+  )
+
+/** Read a header that must be present. */
+export const requireHeader = (
+  response: HttpClientResponse.HttpClientResponse,
+  name: string,
+  method: string,
+  url: string
+): Effect.Effect<string, InvalidResponse> =>
+  Option.match(Option.fromNullable(headerRecord(response)[name]), {
+    onNone: () => Effect.fail(new InvalidResponse({ method, url: displayUrl(url), reason: `missing ${name} header` })),
+    onSome: Effect.succeed
+  })

@@ -1,0 +1,336 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as CredentialStore from "@ocireg/core/CredentialStore"
+import * as Registry from "@ocireg/core/Registry"
+import * as RegistryClient from "@ocireg/core/RegistryClient"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as TestClock from "effect/TestClock"
+import { fakeRegistry, json, type Recorded } from "./support/fakeRegistry.js"
+
+const registry = "registry.test"
+const realm = "https://auth.registry.test/token"
+const password = "s3cret-password"
+const credentials = { [registry]: CredentialStore.basic("alice", Redacted.make(password)) }
+const challenge = (scope?: string) =>
+  `Bearer realm="${realm}",service="registry.test"${scope ? `,scope="${scope}"` : ""}`
+
+/** A registry that wants bearer tokens and a realm that issues `token-N`. */
+const bearerRegistry = (options: { expiresIn?: number; grant?: (r: Recorded) => boolean } = {}) => {
+  let issued = 0
+  const handler = (r: Recorded) => {
+    if (r.url.origin === "https://auth.registry.test") {
+      if (options.grant && !options.grant(r)) return new Response("denied", { status: 401 })
+      issued++
+      return json({ token: `token-${issued}`, expires_in: options.expiresIn ?? 300 })
+    }
+    if (!r.headers["authorization"]?.startsWith("Bearer token-")) {
+      return new Response("", { status: 401, headers: { "www-authenticate": challenge() } })
+    }
+    return json({ name: "app", tags: ["v1"] })
+  }
+  return { handler, issued: () => issued }
+}
+
+const tokenRequests = (log: ReadonlyArray<Recorded>) => log.filter((r) => r.url.origin === "https://auth.registry.test")
+
+describe("RegistryClient authentication", () => {
+  it.effect("answers a Bearer challenge with a token fetched with Basic credentials, then reuses it", () => {
+    const fake = bearerRegistry()
+    const { layer, log } = fakeRegistry(fake.handler, { credentials })
+    return Effect.gen(function*() {
+      const tags = yield* Registry.listAllTags(`${registry}/app`)
+      assert.deepStrictEqual(tags, ["v1"])
+      yield* Registry.listAllTags(`${registry}/app`)
+      const tokens = tokenRequests(log)
+      assert.strictEqual(tokens.length, 1)
+      assert.strictEqual(tokens[0]!.url.searchParams.get("service"), "registry.test")
+      assert.deepStrictEqual(tokens[0]!.url.searchParams.getAll("scope"), ["repository:app:pull"])
+      assert.strictEqual(tokens[0]!.headers["authorization"], `Basic ${btoa(`alice:${password}`)}`)
+      // anonymous try, authenticated retry, then straight to the cached token
+      assert.deepStrictEqual(
+        log.filter((r) => r.url.origin === "https://registry.test").map((r) => r.headers["authorization"]),
+        [undefined, "Bearer token-1", "Bearer token-1"]
+      )
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("renews a token shortly before it expires (TestClock)", () => {
+    const fake = bearerRegistry({ expiresIn: 120 })
+    const { layer, log } = fakeRegistry(fake.handler, { credentials })
+    return Effect.gen(function*() {
+      yield* Registry.listAllTags(`${registry}/app`)
+      yield* TestClock.adjust("100 seconds")
+      yield* Registry.listAllTags(`${registry}/app`)
+      assert.strictEqual(tokenRequests(log).length, 1, "still fresh after 100 s of 120")
+      yield* TestClock.adjust("10 seconds")
+      yield* Registry.listAllTags(`${registry}/app`)
+      assert.strictEqual(tokenRequests(log).length, 2, "renewed within the last tenth of its life")
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("treats expires_in below 60 s as 60 s", () => {
+    const fake = bearerRegistry({ expiresIn: 5 })
+    const { layer, log } = fakeRegistry(fake.handler, { credentials })
+    return Effect.gen(function*() {
+      yield* Registry.listAllTags(`${registry}/app`)
+      yield* TestClock.adjust("30 seconds")
+      yield* Registry.listAllTags(`${registry}/app`)
+      assert.strictEqual(tokenRequests(log).length, 1)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("shares one token fetch between 20 concurrent requests", () => {
+    const fake = bearerRegistry()
+    const { layer, log } = fakeRegistry(async (r) => {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      return fake.handler(r)
+    }, { credentials })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        Effect.all(Array.from({ length: 20 }, () => Registry.listAllTags(`${registry}/app`)), { concurrency: 20 })
+      )
+      const results = yield* Fiber.join(fiber)
+      assert.strictEqual(results.length, 20)
+      assert.strictEqual(tokenRequests(log).length, 1)
+    }).pipe(Effect.provide(layer))
+  }, { timeout: 10_000 })
+
+  it.effect("merges the challenge's scope with the request's", () => {
+    const { layer, log } = fakeRegistry((r) => {
+      if (r.url.origin === "https://auth.registry.test") return json({ access_token: "token-x" })
+      if (r.headers["authorization"] !== "Bearer token-x") {
+        return new Response("", { status: 401, headers: { "www-authenticate": challenge("repository:app:push") } })
+      }
+      return json({ name: "app", tags: [] })
+    }, { credentials })
+    return Effect.gen(function*() {
+      yield* Registry.listAllTags(`${registry}/app`)
+      assert.deepStrictEqual(tokenRequests(log)[0]!.url.searchParams.getAll("scope"), ["repository:app:pull,push"])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("sends Basic credentials straight to a registry that asks for Basic", () => {
+    const { layer, log } = fakeRegistry((r) =>
+      r.headers["authorization"] === `Basic ${btoa(`alice:${password}`)}`
+        ? json({ name: "app", tags: ["a"] })
+        : new Response("", { status: 401, headers: { "www-authenticate": "Basic realm=\"registry\"" } }), {
+      credentials
+    })
+    return Effect.gen(function*() {
+      assert.deepStrictEqual(yield* Registry.listAllTags(`${registry}/app`), ["a"])
+      assert.strictEqual(log.length, 2)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("fails with MissingCredentials or RejectedCredentials, never showing the password", () =>
+    Effect.gen(function*() {
+      const refuse = () => new Response("", { status: 401, headers: { "www-authenticate": "Basic realm=\"r\"" } })
+      const anonymous = fakeRegistry(refuse)
+      const missing = yield* Effect.flip(Registry.listAllTags(`${registry}/app`).pipe(Effect.provide(anonymous.layer)))
+      assert.strictEqual(missing._tag, "AuthenticationError")
+      assert.strictEqual(missing._tag === "AuthenticationError" && missing.reason, "MissingCredentials")
+      const wrong = fakeRegistry(refuse, { credentials })
+      const rejected = yield* Effect.flip(Registry.listAllTags(`${registry}/app`).pipe(Effect.provide(wrong.layer)))
+      assert.strictEqual(rejected._tag === "AuthenticationError" && rejected.reason, "RejectedCredentials")
+      assert.strictEqual(wrong.log.length, 2, "one anonymous try, one authenticated, no loop")
+      assert.notInclude(rejected.message, password)
+      assert.notInclude(JSON.stringify(rejected), password)
+      assert.notInclude(JSON.stringify(rejected), btoa(`alice:${password}`))
+    }))
+
+  it.effect("reports a realm that refuses the credentials as RejectedCredentials", () => {
+    const fake = bearerRegistry({ grant: () => false })
+    const { layer } = fakeRegistry(fake.handler, { credentials })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(Registry.listAllTags(`${registry}/app`))
+      assert.strictEqual(error._tag === "AuthenticationError" && error.reason, "RejectedCredentials")
+      assert.notInclude(error.message, password)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("re-authenticates once when a token is rejected, then gives up", () => {
+    let calls = 0
+    const { layer, log } = fakeRegistry((r) => {
+      if (r.url.origin === "https://auth.registry.test") return json({ token: `token-${++calls}` })
+      return new Response("", { status: 401, headers: { "www-authenticate": challenge() } })
+    }, { credentials })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(Registry.listAllTags(`${registry}/app`))
+      assert.strictEqual(error._tag, "AuthenticationError")
+      assert.strictEqual(tokenRequests(log).length, 2, "the first token, and one replacement")
+      assert.strictEqual(log.length - tokenRequests(log).length, 3, "anonymous, with token 1, with token 2")
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("turns insufficient_scope after re-authentication into AuthorizationError", () => {
+    const { layer } = fakeRegistry((r) => {
+      if (r.url.origin === "https://auth.registry.test") return json({ token: "t" })
+      return new Response("", {
+        status: 401,
+        headers: { "www-authenticate": `${challenge("repository:app:pull")},error="insufficient_scope"` }
+      })
+    }, { credentials })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(Registry.listAllTags(`${registry}/app`))
+      assert.strictEqual(error._tag, "AuthorizationError")
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("exchanges an identity token with OAuth2 POST and falls back to GET on 404", () =>
+    Effect.gen(function*() {
+      const identity = { [registry]: CredentialStore.identityToken(Redacted.make("refresh-me"), "alice") }
+      const oauth = fakeRegistry(async (r) => {
+        if (r.url.origin === "https://auth.registry.test") {
+          return r.method === "POST" ? json({ access_token: "token-oauth" }) : new Response("", { status: 500 })
+        }
+        return r.headers["authorization"] === "Bearer token-oauth"
+          ? json({ name: "app", tags: [] })
+          : new Response("", { status: 401, headers: { "www-authenticate": challenge() } })
+      }, { credentials: identity })
+      yield* Registry.listAllTags(`${registry}/app`).pipe(Effect.provide(oauth.layer))
+      assert.deepStrictEqual(tokenRequests(oauth.log).map((r) => r.method), ["POST"])
+
+      const fallback = fakeRegistry((r) => {
+        if (r.url.origin === "https://auth.registry.test") {
+          return r.method === "POST" ? new Response("", { status: 404 }) : json({ token: "token-get" })
+        }
+        return r.headers["authorization"] === "Bearer token-get"
+          ? json({ name: "app", tags: [] })
+          : new Response("", { status: 401, headers: { "www-authenticate": challenge() } })
+      }, { credentials: identity })
+      yield* Registry.listAllTags(`${registry}/app`).pipe(Effect.provide(fallback.layer))
+      assert.deepStrictEqual(tokenRequests(fallback.log).map((r) => r.method), ["POST", "GET"])
+      assert.strictEqual(tokenRequests(fallback.log)[1]!.headers["authorization"], `Basic ${btoa("alice:refresh-me")}`)
+    }))
+
+  it.effect("refuses to send credentials to a realm on another site or over plain HTTP", () =>
+    Effect.gen(function*() {
+      for (const badRealm of ["https://evil.example/token", "http://auth.registry.test/token"]) {
+        const { layer, log } = fakeRegistry(
+          () => new Response("", { status: 401, headers: { "www-authenticate": `Bearer realm="${badRealm}"` } }),
+          {
+            credentials
+          }
+        )
+        const error = yield* Effect.flip(Registry.listAllTags(`${registry}/app`).pipe(Effect.provide(layer)))
+        assert.strictEqual(error._tag === "AuthenticationError" && error.reason, "InsecureTransport", badRealm)
+        assert.isTrue(log.every((r) => r.url.host === "registry.test"), "nothing was sent to the realm")
+      }
+    }))
+
+  it.effect("uses a ready bearer token without any exchange", () => {
+    const { layer, log } = fakeRegistry((r) =>
+      r.headers["authorization"] === "Bearer ready"
+        ? json({ name: "app", tags: [] })
+        : new Response("", { status: 401, headers: { "www-authenticate": challenge() } }), {
+      credentials: { [registry]: CredentialStore.bearerToken(Redacted.make("ready")) }
+    })
+    return Effect.gen(function*() {
+      yield* Registry.listAllTags(`${registry}/app`)
+      assert.strictEqual(tokenRequests(log).length, 0)
+    }).pipe(Effect.provide(layer))
+  })
+})
+
+describe("RegistryClient transport", () => {
+  it.effect("follows a redirect to another origin without Authorization", () => {
+    const { layer, log } = fakeRegistry((r) => {
+      if (r.url.host === "cdn.example") return new Response("blob", { status: 200 })
+      if (r.headers["authorization"] !== `Basic ${btoa(`alice:${password}`)}`) {
+        return new Response("", { status: 401, headers: { "www-authenticate": "Basic realm=\"r\"" } })
+      }
+      return new Response(null, { status: 307, headers: { location: "https://cdn.example/blob?X-Amz-Signature=abc" } })
+    }, { credentials })
+    return Effect.gen(function*() {
+      const client = yield* RegistryClient.RegistryClient
+      const response = yield* client.execute({
+        registry,
+        method: "GET",
+        path: "/v2/app/blobs/sha256:00",
+        scopes: []
+      })
+      assert.strictEqual(yield* Effect.orDie(response.text), "blob")
+      const cdn = log.filter((r) => r.url.host === "cdn.example")
+      assert.strictEqual(cdn.length, 1)
+      assert.isUndefined(cdn[0]!.headers["authorization"])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("refuses redirects to link-local addresses and HTTPS downgrades", () =>
+    Effect.gen(function*() {
+      for (const location of ["http://169.254.169.254/latest/meta-data", "http://cdn.example/x"]) {
+        const { layer } = fakeRegistry(() => new Response(null, { status: 302, headers: { location } }))
+        const error = yield* Effect.flip(
+          Effect.flatMap(RegistryClient.RegistryClient, (c) =>
+            c.execute({ registry, method: "GET", path: "/v2/", scopes: [] })).pipe(Effect.provide(layer))
+        )
+        assert.strictEqual(error._tag, "InvalidResponse", location)
+      }
+    }))
+
+  it.effect("retries idempotent requests on 503 and honours Retry-After on 429", () => {
+    let calls = 0
+    const { layer } = fakeRegistry(() => {
+      calls++
+      if (calls === 1) return new Response("", { status: 503 })
+      if (calls === 2) return new Response("", { status: 429, headers: { "retry-after": "1" } })
+      return json({ name: "app", tags: ["ok"] })
+    }, { client: { retrySchedule: Schedule.recurs(3) } })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Registry.listAllTags(`${registry}/app`))
+      yield* TestClock.adjust("2 seconds")
+      assert.deepStrictEqual(yield* Fiber.join(fiber), ["ok"])
+      assert.strictEqual(calls, 3)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("maps statuses to typed errors with the OCI error codes", () =>
+    Effect.gen(function*() {
+      const answer = (status: number, code: string, headers: Record<string, string> = {}) =>
+        fakeRegistry(() => json({ errors: [{ code, message: "nope" }] }, { status, headers }), {
+          client: { retrySchedule: Schedule.stop }
+        }).layer
+      const notFound = yield* Effect.flip(
+        Registry.listAllTags(`${registry}/app`).pipe(
+          Effect.provide(answer(404, "NAME_UNKNOWN"))
+        )
+      )
+      assert.strictEqual(notFound._tag === "NotFound" && notFound.kind, "repository")
+      const denied = yield* Effect.flip(
+        Registry.listAllTags(`${registry}/app`).pipe(Effect.provide(answer(403, "DENIED")))
+      )
+      assert.strictEqual(denied._tag, "AuthorizationError")
+      const limited = yield* Effect.flip(
+        Registry.listAllTags(`${registry}/app`).pipe(
+          Effect.provide(answer(429, "TOOMANYREQUESTS", { "retry-after": "7", "ratelimit-remaining": "0;w=21600" }))
+        )
+      )
+      assert.strictEqual(limited._tag === "RateLimited" && limited.retryAfterMillis, 7000)
+      const other = yield* Effect.flip(
+        Registry.listAllTags(`${registry}/app`).pipe(
+          Effect.provide(answer(400, "TAG_INVALID"))
+        )
+      )
+      assert.strictEqual(other._tag, "RegistryResponseError")
+      assert.deepStrictEqual(other._tag === "RegistryResponseError" && other.errors.map((e) => e.code), ["TAG_INVALID"])
+    }))
+
+  it.effect("caps Retry-After at maxRetryAfter", () => {
+    let calls = 0
+    const { layer } = fakeRegistry(() =>
+      ++calls === 1
+        ? new Response("", { status: 429, headers: { "retry-after": "3600" } })
+        : json({ name: "app", tags: ["late"] }), {
+      client: { retrySchedule: Schedule.recurs(1), maxRetryAfter: "2 seconds" }
+    })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Registry.listAllTags(`${registry}/app`))
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(calls, 1, "still waiting after 1 s")
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(yield* Fiber.join(fiber), ["late"])
+    }).pipe(Effect.provide(layer))
+  })
+})

@@ -1,0 +1,15 @@
+/**
+ * @ocireg/platform-node: Node layers for ocireg.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ */
+export * as NodeHasher from "./NodeHasher.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as NodeRegistry from "./NodeRegistry.js"
