@@ -79,7 +79,7 @@ const fetchPage = <A>(request: PageRequest<A>, path: string) =>
       )
     }
     const next = yield* nextUrl(headerRecord(response)["link"], url, base)
-    return [page.right, next] as const
+    return [page.right, next, url.href] as const
   })
 
 /** The next page's URL from `Link`, which must stay on the registry's origin. */
@@ -102,13 +102,14 @@ const nextUrl = (link: string | undefined, url: URL, base: URL) => {
 export const pages = <A>(request: PageRequest<A>): Stream.Stream<A, RegistryError, RegistryClient> =>
   Stream.suspend(() => {
     const seen = new Set<string>()
-    return Stream.paginateEffect(request.firstPath, (path) => {
-      seen.add(path)
-      return Effect.map(
-        fetchPage(request, path),
-        ([page, next]) => [page, Option.filter(next, (url) => !seen.has(url))] as const
-      )
-    })
+    return Stream.paginateEffect(
+      request.firstPath,
+      (path) =>
+        Effect.map(fetchPage(request, path), ([page, next, visited]) => {
+          seen.add(visited)
+          return [page, Option.filter(next, (url) => !seen.has(url))] as const
+        })
+    )
   })
 
 /**
