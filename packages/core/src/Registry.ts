@@ -5,16 +5,20 @@
  *
  * @since 0.1.0
  */
+import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as BlobSource from "./BlobSource.js"
 import * as Digest from "./Digest.js"
 import { normalizeContentType, parseContentLength } from "./internal/headers.js"
 import { headerRecord, transportError } from "./internal/http.js"
 import { displayUrl, readLimited } from "./internal/http.js"
 import * as Paging from "./internal/paging.js"
+import * as ReferrersFallback from "./internal/referrersFallback.js"
+import * as Upload from "./internal/upload.js"
 import * as Manifest from "./Manifest.js"
 import * as MediaType from "./MediaType.js"
 import * as Reference from "./Reference.js"
@@ -551,3 +555,359 @@ const spanAttributes = (input: ReferenceInput): Record<string, string> =>
     }
 
 const blobDigestOf = (blob: BlobInput) => (typeof blob === "string" ? blob : blob.digest)
+
+// ---------------------------------------------------------------------------------------------
+// uploads
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An open blob upload session: where it is (its `Location`, followed exactly as given) and how
+ * many bytes the registry holds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UploadSession = Upload.UploadSession
+
+/**
+ * `POST /v2/<name>/blobs/uploads/`: open an upload session. Honours `OCI-Chunk-Min-Length`.
+ *
+ * @since 0.1.0
+ * @category uploads
+ */
+export const startUpload = (repository: ReferenceInput): Effect.Effect<UploadSession, RegistryError, RegistryClient> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(repository)
+    const started = yield* Upload.start(ref.registry, ref.repository)
+    if (started._tag === "Mounted") {
+      return yield* Effect.fail(
+        new InvalidResponse({
+          method: "POST",
+          url: ref.registry,
+          reason: "the registry mounted a blob nobody asked for"
+        })
+      )
+    }
+    return started.session
+  }).pipe(Effect.withSpan("Registry.startUpload", { attributes: spanAttributes(repository) }))
+
+/**
+ * `PATCH` a chunk into a session at its current offset (`Content-Range`, `Content-Length`); the
+ * returned session carries the registry's new `Location` and offset.
+ *
+ * @since 0.1.0
+ * @category uploads
+ */
+export const uploadChunk = (
+  session: UploadSession,
+  chunk: Uint8Array
+): Effect.Effect<UploadSession, RegistryError, RegistryClient> =>
+  Upload.sendChunk(session, chunk).pipe(
+    Effect.withSpan("Registry.uploadChunk", {
+      attributes: { "image.repository": session.repository, "upload.offset": session.offset }
+    })
+  )
+
+/**
+ * `GET` an upload session: the registry's offset (from `Range`) and current `Location`.
+ *
+ * @since 0.1.0
+ * @category uploads
+ */
+export const getUploadStatus = (session: UploadSession): Effect.Effect<UploadSession, RegistryError, RegistryClient> =>
+  Upload.status(session).pipe(
+    Effect.withSpan("Registry.getUploadStatus", { attributes: { "image.repository": session.repository } })
+  )
+
+/**
+ * `PUT ?digest=`: complete an upload, optionally with its last chunk. The registry checks the
+ * digest of everything it received.
+ *
+ * @since 0.1.0
+ * @category uploads
+ */
+export const completeUpload = (
+  session: UploadSession,
+  digest: Digest.Digest | string,
+  lastChunk?: Uint8Array
+): Effect.Effect<Digest.Digest, RegistryError, RegistryClient> =>
+  Effect.flatMap(Digest.parse(digest), (valid) => Upload.complete(session, valid, lastChunk)).pipe(
+    Effect.withSpan("Registry.completeUpload", {
+      attributes: { "image.repository": session.repository, "blob.digest": digest }
+    })
+  )
+
+/**
+ * `DELETE` an upload session, releasing what the registry holds for it.
+ *
+ * @since 0.1.0
+ * @category uploads
+ */
+export const cancelUpload = (session: UploadSession): Effect.Effect<void, RegistryError, RegistryClient> =>
+  Upload.cancel(session).pipe(
+    Effect.withSpan("Registry.cancelUpload", { attributes: { "image.repository": session.repository } })
+  )
+
+/**
+ * What `mountBlob` did: mounted the blob, or (when the registry refused) opened a session to
+ * upload it into instead.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type MountResult =
+  | { readonly _tag: "Mounted"; readonly digest: Digest.Digest }
+  | { readonly _tag: "Session"; readonly session: UploadSession }
+
+/**
+ * `POST /v2/<name>/blobs/uploads/?mount=<digest>&from=<repository>`: link a blob that exists in
+ * another repository of the same registry, without moving its bytes.
+ *
+ * @since 0.1.0
+ * @category uploads
+ */
+export const mountBlob = (
+  repository: ReferenceInput,
+  digest: Digest.Digest | string,
+  from: string
+): Effect.Effect<MountResult, RegistryError, RegistryClient> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(repository)
+    const valid = yield* Digest.parse(digest)
+    return yield* Upload.start(ref.registry, ref.repository, { digest: valid, from })
+  }).pipe(
+    Effect.withSpan("Registry.mountBlob", { attributes: { ...spanAttributes(repository), "blob.digest": digest } })
+  )
+
+/**
+ * How `uploadBlob` got the blob into the repository.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UploadResult {
+  readonly digest: Digest.Digest
+  readonly size: number
+  readonly outcome: "exists" | "mounted" | "uploaded"
+}
+
+/**
+ * Options of `uploadBlob`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UploadOptions {
+  /** A repository of the same registry that has the blob: try a cross-repository mount first. */
+  readonly mountFrom?: string | undefined
+  /** Blobs above this size go in chunks of this size. Default: the client's `chunkSize`. */
+  readonly chunkSize?: number | undefined
+}
+
+/**
+ * Put a blob into a repository the cheapest way: nothing when `HEAD` finds it, a mount when a
+ * source repository is known, otherwise an upload (one `PUT` with the streamed body, or chunks
+ * above the chunk size). A chunk that fails mid-way is resumed at the registry's offset; a whole
+ * failed upload is retried from a new session only when the source is re-readable.
+ *
+ * @since 0.1.0
+ * @category uploads
+ */
+export const uploadBlob = <E, R>(
+  repository: ReferenceInput,
+  source: BlobSource.BlobSource<E, R>,
+  options: UploadOptions = {}
+): Effect.Effect<UploadResult, RegistryError | E, RegistryClient | R> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(repository)
+    const client = yield* RegistryClient
+    const result = (outcome: UploadResult["outcome"]): UploadResult => ({
+      digest: source.digest,
+      size: source.size,
+      outcome
+    })
+    if (yield* Upload.exists(ref.registry, ref.repository, source.digest, source.size)) return result("exists")
+    const mount = options.mountFrom !== undefined && options.mountFrom !== ref.repository
+      ? { digest: source.digest, from: options.mountFrom }
+      : undefined
+    const attempt = Effect.gen(function*() {
+      const started = yield* Upload.start(ref.registry, ref.repository, mount)
+      if (started._tag === "Mounted") return result("mounted")
+      yield* Upload.uploadSource(started.session, source, { chunkSize: options.chunkSize ?? client.options.chunkSize })
+      return result("uploaded")
+    })
+    return yield* source.rereadable
+      ? Effect.retry(attempt, {
+        times: 2,
+        while: (e) => (e as RegistryError)._tag === "TransportError"
+      })
+      : attempt
+  }).pipe(
+    Effect.withSpan("Registry.uploadBlob", {
+      attributes: { ...spanAttributes(repository), "blob.digest": source.digest, "blob.size": source.size }
+    })
+  )
+
+/**
+ * `DELETE /v2/<name>/blobs/<digest>`. Registries usually need deletion enabled.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const deleteBlob = (
+  repository: ReferenceInput,
+  digest: Digest.Digest | string
+): Effect.Effect<void, RegistryError, RegistryClient> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(repository)
+    const valid = yield* Digest.parse(digest)
+    const client = yield* RegistryClient
+    const response = yield* client.execute({
+      registry: ref.registry,
+      method: "DELETE",
+      path: `/v2/${ref.repository}/blobs/${valid}`,
+      scopes: [`repository:${ref.repository}:delete`],
+      notFound: "blob",
+      repository: ref.repository,
+      reference: valid
+    })
+    yield* Effect.ignore(response.text)
+  }).pipe(
+    Effect.withSpan("Registry.deleteBlob", { attributes: { ...spanAttributes(repository), "blob.digest": digest } })
+  )
+
+// ---------------------------------------------------------------------------------------------
+// manifest writes and deletes
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What `putManifest` stored.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PutManifestResult {
+  readonly reference: Reference.Reference
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  readonly size: number
+  /** `OCI-Subject`: the registry indexed the manifest's subject for the referrers API itself. */
+  readonly subject: Option.Option<Digest.Digest>
+}
+
+/**
+ * `PUT /v2/<name>/manifests/<tag|digest>`: store manifest bytes exactly as given, with their
+ * media type as `Content-Type`. The bytes are validated first (schema 1 and malformed documents
+ * are refused), pushing by digest checks the digest before sending, and the registry's
+ * `Docker-Content-Digest` must match. A manifest with a `subject` pushed to a registry that does
+ * not answer `OCI-Subject` is added to the subject's fallback referrers index.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const putManifest = (
+  reference: ReferenceInput,
+  manifest: { readonly bytes: Uint8Array; readonly mediaType?: string | undefined }
+): Effect.Effect<PutManifestResult, RegistryError, RegistryClient | Digest.Hasher> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(reference)
+    const client = yield* RegistryClient
+    const decoded = yield* Manifest.decode(manifest.bytes, manifest.mediaType)
+    const digest = yield* Digest.ofBytes(manifest.bytes, ref.digest ? Digest.algorithm(ref.digest) : "sha256")
+    if (ref.digest !== undefined && ref.digest !== digest) {
+      return yield* Effect.fail(new DigestMismatch({ subject: "manifest", expected: ref.digest, actual: digest }))
+    }
+    const identifier = ref.digest ?? ref.tag ?? digest
+    const path = manifestPath(ref, identifier)
+    const response = yield* client.execute({
+      registry: ref.registry,
+      method: "PUT",
+      path,
+      body: HttpBody.uint8Array(manifest.bytes, decoded.mediaType),
+      scopes: [`repository:${ref.repository}:pull,push`],
+      notFound: "repository",
+      repository: ref.repository,
+      reference: identifier,
+      idempotent: true
+    })
+    yield* Effect.ignore(response.text)
+    const url = client.baseUrl(ref.registry).href + path.slice(1)
+    const announced = yield* headerDigest(response, "PUT", url)
+    if (
+      Option.isSome(announced) && Digest.algorithm(announced.value) === Digest.algorithm(digest) &&
+      announced.value !== digest
+    ) {
+      return yield* Effect.fail(new DigestMismatch({ subject: "manifest", expected: digest, actual: announced.value }))
+    }
+    const ociSubject = Option.flatMap(
+      Option.fromNullable(headerRecord(response)["oci-subject"]),
+      (value) => Option.getRight(Digest.parse(value.trim()))
+    )
+    const subject = ReferrersFallback.subjectOf(decoded)
+    if (subject !== undefined && Option.isNone(ociSubject)) {
+      const entry = ReferrersFallback.descriptorOf(decoded, digest, manifest.bytes.length)
+      yield* ReferrersFallback.addReferrer(ref.registry, ref.repository, subject.digest, entry)
+    }
+    return {
+      reference: ref,
+      digest,
+      mediaType: decoded.mediaType,
+      size: manifest.bytes.length,
+      subject: ociSubject
+    } satisfies PutManifestResult
+  }).pipe(Effect.withSpan("Registry.putManifest", { attributes: spanAttributes(reference) }))
+
+/**
+ * `DELETE /v2/<name>/manifests/<digest>`: delete a manifest (and so every tag pointing at it). A
+ * reference by tag is resolved to its digest first.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const deleteManifest = (
+  reference: ReferenceInput
+): Effect.Effect<Digest.Digest, RegistryError, RegistryClient | Digest.Hasher> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(reference)
+    const client = yield* RegistryClient
+    const digest = ref.digest ?? (yield* headManifest(ref)).digest
+    const response = yield* client.execute({
+      registry: ref.registry,
+      method: "DELETE",
+      path: manifestPath(ref, digest),
+      scopes: [`repository:${ref.repository}:delete`],
+      notFound: "manifest",
+      repository: ref.repository,
+      reference: digest
+    })
+    yield* Effect.ignore(response.text)
+    return digest
+  }).pipe(Effect.withSpan("Registry.deleteManifest", { attributes: spanAttributes(reference) }))
+
+/**
+ * `DELETE /v2/<name>/manifests/<tag>`: remove a tag and leave the manifest. Registries without
+ * tag deletion (distribution 2.x) answer with an `UNSUPPORTED` `RegistryResponseError`.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const deleteTag = (reference: ReferenceInput): Effect.Effect<void, RegistryError, RegistryClient> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(reference)
+    if (ref.tag === undefined || ref.digest !== undefined) {
+      return yield* Effect.fail(
+        new InvalidReference({ input: Reference.format(ref), reason: "deleteTag needs a tag and no digest" })
+      )
+    }
+    const client = yield* RegistryClient
+    const response = yield* client.execute({
+      registry: ref.registry,
+      method: "DELETE",
+      path: manifestPath(ref, ref.tag),
+      scopes: [`repository:${ref.repository}:delete`],
+      notFound: "tag",
+      repository: ref.repository,
+      reference: ref.tag
+    })
+    yield* Effect.ignore(response.text)
+  }).pipe(Effect.withSpan("Registry.deleteTag", { attributes: spanAttributes(reference) }))

@@ -1,0 +1,292 @@
+/**
+ * Blob upload sessions: start (or mount), send chunks following each new `Location` exactly as
+ * given, ask for the offset, complete with `?digest=`, cancel. `uploadSource` combines them:
+ * monolithic for small blobs, chunked above the chunk size, and a chunk that fails mid-way is
+ * resumed at the offset the registry reports, never replayed from zero.
+ *
+ * @internal
+ */
+import * as HttpBody from "@effect/platform/HttpBody"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+import * as BlobSource from "../BlobSource.js"
+import * as Digest from "../Digest.js"
+import { RegistryClient } from "../RegistryClient.js"
+import { DigestMismatch, InvalidResponse, type RegistryError } from "../RegistryError.js"
+import { parseContentLength, uploadOffset } from "./headers.js"
+import { discard, displayUrl, headerRecord } from "./http.js"
+
+/** An open upload session. */
+export interface UploadSession {
+  readonly registry: string
+  readonly repository: string
+  /** The absolute URL of the session, as the registry last gave it. */
+  readonly location: string
+  /** Bytes the registry has taken so far. */
+  readonly offset: number
+  /** `OCI-Chunk-Min-Length`, when the registry sets one. */
+  readonly minChunkLength: number | undefined
+}
+
+/** The token scopes an upload to `repository` needs. */
+export const pushScopes = (repository: string, mountFrom?: string) => [
+  `repository:${repository}:pull,push`,
+  ...(mountFrom !== undefined && mountFrom !== repository ? [`repository:${mountFrom}:pull`] : [])
+]
+
+const location = (response: HttpClientResponse.HttpClientResponse, requestUrl: string, method: string) => {
+  const value = headerRecord(response)["location"]
+  if (value === undefined) {
+    return Effect.fail(new InvalidResponse({ method, url: displayUrl(requestUrl), reason: "no Location header" }))
+  }
+  return Effect.try({
+    try: () => new URL(value, requestUrl).href,
+    catch: () => new InvalidResponse({ method, url: displayUrl(requestUrl), reason: "malformed Location header" })
+  })
+}
+
+const sessionFrom = (
+  response: HttpClientResponse.HttpClientResponse,
+  previous: { registry: string; repository: string; location: string; minChunkLength: number | undefined },
+  method: string,
+  sent: number
+) =>
+  Effect.map(location(response, previous.location, method), (next): UploadSession => {
+    const headers = headerRecord(response)
+    const min = parseContentLength(headers["oci-chunk-min-length"])
+    return {
+      registry: previous.registry,
+      repository: previous.repository,
+      location: next,
+      offset: uploadOffset(headers["range"], sent) ?? sent,
+      minChunkLength: min ?? previous.minChunkLength
+    }
+  })
+
+/** `POST /v2/<name>/blobs/uploads/`, optionally asking to mount `digest` from `from`. */
+export const start = (
+  registry: string,
+  repository: string,
+  mount?: { readonly digest: Digest.Digest; readonly from: string }
+): Effect.Effect<
+  { readonly _tag: "Session"; readonly session: UploadSession } | {
+    readonly _tag: "Mounted"
+    readonly digest: Digest.Digest
+  },
+  RegistryError,
+  RegistryClient
+> =>
+  Effect.gen(function*() {
+    const client = yield* RegistryClient
+    const query = mount ? `?mount=${encodeURIComponent(mount.digest)}&from=${encodeURIComponent(mount.from)}` : ""
+    const path = `/v2/${repository}/blobs/uploads/${query}`
+    const url = new URL(path, client.baseUrl(registry)).href
+    const response = yield* client.execute({
+      registry,
+      method: "POST",
+      path,
+      scopes: pushScopes(repository, mount?.from),
+      notFound: "repository",
+      repository,
+      idempotent: false
+    })
+    yield* discard(response)
+    if (mount && response.status === 201) return { _tag: "Mounted", digest: mount.digest } as const
+    const session = yield* sessionFrom(
+      response,
+      { registry, repository, location: url, minChunkLength: undefined },
+      "POST",
+      0
+    )
+    return { _tag: "Session", session } as const
+  })
+
+const octetStream = "application/octet-stream"
+
+/** `PATCH` one chunk at the session's offset. */
+export const sendChunk = (
+  session: UploadSession,
+  bytes: Uint8Array
+): Effect.Effect<UploadSession, RegistryError, RegistryClient> =>
+  Effect.gen(function*() {
+    const client = yield* RegistryClient
+    const end = session.offset + bytes.length
+    const response = yield* client.execute({
+      registry: session.registry,
+      method: "PATCH",
+      path: session.location,
+      headers: { "content-range": `${session.offset}-${end - 1}` },
+      body: HttpBody.uint8Array(bytes, octetStream),
+      scopes: pushScopes(session.repository),
+      notFound: "upload",
+      repository: session.repository,
+      idempotent: false
+    })
+    yield* discard(response)
+    return yield* sessionFrom(response, session, "PATCH", end)
+  })
+
+/** `GET` the session: where the registry is. */
+export const status = (session: UploadSession): Effect.Effect<UploadSession, RegistryError, RegistryClient> =>
+  Effect.gen(function*() {
+    const client = yield* RegistryClient
+    const response = yield* client.execute({
+      registry: session.registry,
+      method: "GET",
+      path: session.location,
+      scopes: pushScopes(session.repository),
+      notFound: "upload",
+      repository: session.repository
+    })
+    yield* discard(response)
+    const headers = headerRecord(response)
+    const offset = uploadOffset(headers["range"], session.offset)
+    if (offset === undefined) {
+      return yield* Effect.fail(
+        new InvalidResponse({ method: "GET", url: displayUrl(session.location), reason: "no valid Range header" })
+      )
+    }
+    const next = headers["location"] === undefined
+      ? session.location
+      : yield* location(response, session.location, "GET")
+    return { ...session, location: next, offset }
+  })
+
+/** The session URL with `digest=` appended, keeping its query exactly as the registry wrote it. */
+const withDigest = (url: string, digest: Digest.Digest) =>
+  `${url}${url.includes("?") ? "&" : "?"}digest=${encodeURIComponent(digest)}`
+
+/** `PUT ?digest=`, with the last bytes (or a whole stream) as the body. */
+export const complete = <E = never, R = never>(
+  session: UploadSession,
+  digest: Digest.Digest,
+  body?: { readonly stream: Stream.Stream<Uint8Array, E, R>; readonly length: number } | Uint8Array
+): Effect.Effect<Digest.Digest, RegistryError, RegistryClient | R> =>
+  Effect.gen(function*() {
+    const client = yield* RegistryClient
+    const context = yield* Effect.context<R>()
+    const httpBody = body === undefined
+      ? HttpBody.uint8Array(new Uint8Array(0), octetStream)
+      : body instanceof Uint8Array
+      ? HttpBody.uint8Array(body, octetStream)
+      : HttpBody.stream(Stream.provideContext(body.stream, context), octetStream, body.length)
+    const url = withDigest(session.location, digest)
+    const response = yield* client.execute({
+      registry: session.registry,
+      method: "PUT",
+      path: url,
+      body: httpBody,
+      scopes: pushScopes(session.repository),
+      notFound: "upload",
+      repository: session.repository,
+      idempotent: false
+    })
+    yield* discard(response)
+    const announced = headerRecord(response)["docker-content-digest"]
+    if (announced !== undefined && Either.isRight(Digest.parse(announced.trim())) && announced.trim() !== digest) {
+      return yield* Effect.fail(new DigestMismatch({ subject: "blob", expected: digest, actual: announced.trim() }))
+    }
+    return digest
+  })
+
+/** `DELETE` the session. */
+export const cancel = (session: UploadSession): Effect.Effect<void, RegistryError, RegistryClient> =>
+  Effect.gen(function*() {
+    const client = yield* RegistryClient
+    const response = yield* client.execute({
+      registry: session.registry,
+      method: "DELETE",
+      path: session.location,
+      scopes: pushScopes(session.repository),
+      notFound: "upload",
+      repository: session.repository
+    })
+    yield* discard(response)
+  })
+
+const isTransient = (error: RegistryError) =>
+  error._tag === "TransportError" ||
+  (error._tag === "RegistryResponseError" && [408, 429, 500, 502, 503, 504].includes(error.status))
+
+/** How many times one chunk may be resumed after failures before the upload gives up. */
+const maxResumes = 3
+
+/**
+ * Send one buffered chunk; when the `PATCH` fails on the way, ask the session where it is and
+ * send only the bytes it does not have yet.
+ */
+const sendChunkResuming = (
+  session: UploadSession,
+  chunk: Uint8Array,
+  chunkStart: number,
+  resumes = 0
+): Effect.Effect<UploadSession, RegistryError, RegistryClient> =>
+  sendChunk(session, chunk.subarray(session.offset - chunkStart)).pipe(
+    Effect.catchIf((error) => isTransient(error) && resumes < maxResumes, (error) =>
+      Effect.gen(function*() {
+        const now = yield* status(session)
+        if (now.offset < chunkStart || now.offset > chunkStart + chunk.length) {
+          return yield* Effect.fail(error)
+        }
+        yield* Effect.logDebug(`upload resumed at offset ${now.offset} after: ${error.message}`)
+        if (now.offset === chunkStart + chunk.length) return now
+        return yield* sendChunkResuming(now, chunk, chunkStart, resumes + 1)
+      }))
+  )
+
+/** How `uploadSource` sends the bytes. */
+export interface UploadPlan {
+  readonly chunkSize: number
+}
+
+/**
+ * Upload a source into an open session and complete it: one `PUT` with the whole stream when it
+ * fits in a chunk, otherwise chunk by chunk (one chunk buffered at a time).
+ */
+export const uploadSource = <E, R>(
+  session: UploadSession,
+  source: BlobSource.BlobSource<E, R>,
+  plan: UploadPlan
+): Effect.Effect<Digest.Digest, RegistryError | E, RegistryClient | R> => {
+  const chunkSize = Math.max(plan.chunkSize, session.minChunkLength ?? 0)
+  if (source.size <= chunkSize) {
+    return complete<E | InvalidResponse, R>(session, source.digest, { stream: source.open(0), length: source.size })
+  }
+  return source.open(session.offset).pipe(
+    BlobSource.rechunkBytes(chunkSize),
+    Stream.runFoldEffect(session, (current, chunk) => sendChunkResuming(current, chunk, current.offset)),
+    Effect.flatMap((last) => {
+      if (last.offset !== source.size) {
+        return Effect.fail(
+          new InvalidResponse({
+            method: "PATCH",
+            url: displayUrl(last.location),
+            reason: `the registry holds ${last.offset} bytes of ${source.size}`
+          })
+        )
+      }
+      return complete(last, source.digest)
+    })
+  )
+}
+
+/** Whether `HEAD` finds the blob with the expected size. */
+export const exists = (registry: string, repository: string, digest: Digest.Digest, size: number) =>
+  Effect.gen(function*() {
+    const client = yield* RegistryClient
+    const response = yield* client.execute({
+      registry,
+      method: "HEAD",
+      path: `/v2/${repository}/blobs/${digest}`,
+      scopes: pushScopes(repository),
+      notFound: "blob",
+      repository,
+      reference: digest,
+      acceptStatus: [404]
+    })
+    if (response.status === 404) return false
+    const length = parseContentLength(headerRecord(response)["content-length"])
+    return length === undefined || length === size
+  })
