@@ -7,7 +7,7 @@ import * as Stream from "effect/Stream"
 import { fakeRegistry, json, type Recorded, sha256Hex } from "./support/fakeRegistry.js"
 
 const repo = "registry.test/team/app"
-const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value))
+const encode = (value: unknown): Uint8Array<ArrayBuffer> => new TextEncoder().encode(JSON.stringify(value))
 const digestOf = (bytes: Uint8Array) => `sha256:${sha256Hex(bytes)}`
 
 const layerBytes = new TextEncoder().encode("layer bytes")
@@ -19,7 +19,7 @@ const image = encode({
 })
 const imageDigest = digestOf(image)
 
-const serveManifest = (bytes: Uint8Array, headers: Record<string, string> = {}) => (r: Recorded) =>
+const serveManifest = (bytes: Uint8Array<ArrayBuffer>, headers: Record<string, string> = {}) => (r: Recorded) =>
   r.url.pathname.includes("/manifests/")
     ? new Response(r.method === "HEAD" ? null : bytes, {
       headers: { "content-type": MediaType.ociManifest, "content-length": String(bytes.length), ...headers }
@@ -183,7 +183,7 @@ describe("Registry.getManifest", () => {
 })
 
 describe("Registry.getBlob", () => {
-  const serveBlob = (bytes: Uint8Array) => () =>
+  const serveBlob = (bytes: Uint8Array<ArrayBuffer>) => () =>
     new Response(bytes, { headers: { "content-length": String(bytes.length) } })
 
   it.effect("streams verified bytes", () => {
