@@ -12,6 +12,11 @@ export * as CredentialStore from "./CredentialStore.js"
 /**
  * @since 0.1.0
  */
+export * as Image from "./Image.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as BlobSource from "./BlobSource.js"
 
 /**

@@ -1,0 +1,494 @@
+/**
+ * Whole-image work on top of the `Registry` operations: resolve a tag to a platform's image,
+ * pull its config and layers as verified streams, push an image or an index, copy between
+ * repositories and registries preserving every digest, tag, and inspect.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as BlobSource from "./BlobSource.js"
+import type * as Digest from "./Digest.js"
+import * as Manifest from "./Manifest.js"
+import * as Reference from "./Reference.js"
+import * as Registry from "./Registry.js"
+import type { RegistryClient } from "./RegistryClient.js"
+import { InvalidManifest, InvalidReference, type RegistryError } from "./RegistryError.js"
+
+type Env = RegistryClient | Digest.Hasher
+
+const toReference = (input: Registry.ReferenceInput): Effect.Effect<Reference.Reference, InvalidReference> =>
+  typeof input === "string" ? Reference.parseEffect(input) : Effect.succeed(input)
+
+const at = (ref: Reference.Reference, digest: string) =>
+  Reference.make({ registry: ref.registry, repository: ref.repository, digest })
+
+// ---------------------------------------------------------------------------------------------
+// resolve and pull
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An image resolved to one platform: the manifest the reference named (`root`, an index or an
+ * image manifest), the image manifest chosen from it, and the decoded config.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResolvedImage {
+  readonly reference: Reference.Reference
+  readonly root: Registry.ManifestResult
+  readonly image: Registry.ManifestResult & { readonly manifest: Manifest.ImageLike }
+  readonly config: Manifest.ImageConfig
+  readonly configBytes: Uint8Array
+  readonly layers: ReadonlyArray<Manifest.Descriptor>
+}
+
+/**
+ * Options of `resolve` and `pull`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PlatformOptions {
+  /** Which platform of an index: `os/arch[/variant]` or a `Platform`. Default `linux/amd64`. */
+  readonly platform?: Manifest.PlatformSpec | undefined
+}
+
+const noPlatform = (ref: Reference.Reference, platform: Manifest.PlatformSpec, index: Manifest.IndexLike) =>
+  new InvalidManifest({
+    reason: "SchemaViolation",
+    mediaType: index.mediaType,
+    detail: `${Reference.format(ref)} has no image for ${
+      typeof platform === "string"
+        ? platform
+        : [platform.os, platform.architecture, platform.variant].filter(Boolean).join("/")
+    } (it has ${
+      index.manifest.manifests.flatMap((d) => Option.toArray(Manifest.platformOf(d))).join(", ") || "no platforms"
+    })`
+  })
+
+/** Read and decode an image manifest's config blob (small: it is read whole, under the manifest limit). */
+const readConfig = (ref: Reference.Reference, descriptor: Manifest.Descriptor) =>
+  Effect.gen(function*() {
+    const chunks = yield* Stream.runCollect(Registry.getBlob(ref, descriptor))
+    const bytes = new Uint8Array(descriptor.size)
+    let offset = 0
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset)
+      offset += chunk.length
+    }
+    const config = yield* Manifest.decodeImageConfig(bytes, descriptor.mediaType)
+    return { bytes, config }
+  })
+
+/**
+ * Follow a reference to one platform's image: tag → digest → (index → platform manifest) →
+ * config. Every manifest is verified against its digest on the way.
+ *
+ * @since 0.1.0
+ * @category pulling
+ */
+export const resolve = (
+  reference: Registry.ReferenceInput,
+  options: PlatformOptions = {}
+): Effect.Effect<ResolvedImage, RegistryError, Env> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(reference)
+    const root = yield* Registry.getManifest(ref)
+    let image = root
+    if (Manifest.isIndexLike(root.manifest)) {
+      const platform = options.platform ?? "linux/amd64"
+      const chosen = Manifest.selectPlatform(root.manifest, platform)
+      if (Option.isNone(chosen)) return yield* Effect.fail(noPlatform(ref, platform, root.manifest))
+      image = yield* Registry.getManifest(yield* at(ref, chosen.value.digest))
+    }
+    const manifest = image.manifest
+    if (Manifest.isIndexLike(manifest)) {
+      return yield* Effect.fail(
+        new InvalidManifest({
+          reason: "SchemaViolation",
+          mediaType: image.mediaType,
+          detail: "an index inside an index"
+        })
+      )
+    }
+    const { bytes, config } = yield* readConfig(ref, manifest.manifest.config)
+    return {
+      reference: ref,
+      root,
+      image: { ...image, manifest },
+      config,
+      configBytes: bytes,
+      layers: manifest.manifest.layers
+    }
+  }).pipe(Effect.withSpan("Image.resolve", { attributes: { "image.reference": String(reference) } }))
+
+/**
+ * A pulled image: what `resolve` found, and each layer as a verified stream (opened when run).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PulledImage extends ResolvedImage {
+  readonly layerStreams: ReadonlyArray<{
+    readonly descriptor: Manifest.Descriptor
+    readonly stream: Stream.Stream<Uint8Array, RegistryError, Env>
+  }>
+}
+
+/**
+ * Resolve an image and give its layers as streams that verify digest and size as they pass.
+ *
+ * @since 0.1.0
+ * @category pulling
+ */
+export const pull = (
+  reference: Registry.ReferenceInput,
+  options: PlatformOptions = {}
+): Effect.Effect<PulledImage, RegistryError, Env> =>
+  Effect.map(resolve(reference, options), (resolved) => ({
+    ...resolved,
+    layerStreams: resolved.layers.map((descriptor) => ({
+      descriptor,
+      stream: Registry.getBlob(resolved.reference, descriptor)
+    }))
+  }))
+
+/**
+ * Resolve every platform of an index (attestations skipped), or the one image a manifest names.
+ *
+ * @since 0.1.0
+ * @category pulling
+ */
+export const resolveAll = (
+  reference: Registry.ReferenceInput
+): Effect.Effect<ReadonlyArray<ResolvedImage>, RegistryError, Env> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(reference)
+    const root = yield* Registry.getManifest(ref)
+    if (!Manifest.isIndexLike(root.manifest)) return [yield* resolve(ref)]
+    const children = root.manifest.manifest.manifests.filter((d) =>
+      !Manifest.isAttestation(d) && Option.isSome(Manifest.platformOf(d))
+    )
+    return yield* Effect.forEach(children, (child) =>
+      Effect.flatMap(at(ref, child.digest), (childRef) =>
+        Effect.map(resolve(childRef), (resolved) => ({ ...resolved, root }))), { concurrency: 4 })
+  })
+
+// ---------------------------------------------------------------------------------------------
+// push
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An image to push: its blobs (config and layers) and its manifest bytes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ImageToPush<E = never, R = never> {
+  readonly blobs: ReadonlyArray<BlobSource.BlobSource<E, R>>
+  readonly manifest: { readonly bytes: Uint8Array; readonly mediaType?: string | undefined }
+}
+
+/**
+ * An index to push: its images, then its own bytes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface IndexToPush<E = never, R = never> {
+  readonly images: ReadonlyArray<ImageToPush<E, R>>
+  readonly index: { readonly bytes: Uint8Array; readonly mediaType?: string | undefined }
+}
+
+/**
+ * Options of `push` and `copy`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TransferOptions {
+  /** Blobs moved at the same time. Default 4. */
+  readonly concurrency?: number | undefined
+}
+
+const pushImage = <E, R>(ref: Reference.Reference, image: ImageToPush<E, R>, concurrency: number) =>
+  Effect.gen(function*() {
+    yield* Effect.forEach(image.blobs, (blob) => Registry.uploadBlob(ref, blob), { concurrency, discard: true })
+    const digest = yield* Effect.map(BlobSource.fromBytes(image.manifest.bytes), (s) => s.digest)
+    return yield* Registry.putManifest(yield* at(ref, digest), image.manifest)
+  })
+
+/**
+ * Push an image (blobs concurrently, then the manifest) or an index (each image, then the index)
+ * and tag it with the reference's tag. Blobs the repository has are skipped.
+ *
+ * @since 0.1.0
+ * @category pushing
+ */
+export const push = <E, R>(
+  reference: Registry.ReferenceInput,
+  content: ImageToPush<E, R> | IndexToPush<E, R>,
+  options: TransferOptions = {}
+): Effect.Effect<Registry.PutManifestResult, RegistryError | E, Env | R> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(reference)
+    const concurrency = options.concurrency ?? 4
+    if ("images" in content) {
+      yield* Effect.forEach(content.images, (image) => pushImage(ref, image, concurrency), { discard: true })
+      return yield* Registry.putManifest(ref, content.index)
+    }
+    yield* Effect.forEach(content.blobs, (blob) => Registry.uploadBlob(ref, blob), { concurrency, discard: true })
+    return yield* Registry.putManifest(ref, content.manifest)
+  }).pipe(Effect.withSpan("Image.push", { attributes: { "image.reference": String(reference) } }))
+
+// ---------------------------------------------------------------------------------------------
+// copy
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What `copy` did.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CopyResult {
+  readonly digest: Digest.Digest
+  readonly manifests: number
+  readonly blobs: { readonly uploaded: number; readonly mounted: number; readonly existed: number }
+  readonly bytesUploaded: number
+}
+
+/**
+ * Options of `copy`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CopyOptions extends TransferOptions {
+  /** Copy only this platform's image of an index (its manifest keeps its digest). */
+  readonly platform?: Manifest.PlatformSpec | undefined
+  /** Also copy the manifests that refer to what is copied (signatures, SBOMs). */
+  readonly referrers?: boolean | undefined
+}
+
+interface Tally {
+  manifests: number
+  uploaded: number
+  mounted: number
+  existed: number
+  bytesUploaded: number
+}
+
+/** A blob of the source as a re-readable upload source (read again from the start, skipping what was sent). */
+const sourceBlob = (src: Reference.Reference, descriptor: Manifest.Descriptor) =>
+  BlobSource.make({
+    digest: descriptor.digest,
+    size: descriptor.size,
+    open: (offset) => {
+      const blob = Registry.getBlob(src, descriptor)
+      return offset === 0 ? blob : dropBytes(blob, offset)
+    }
+  })
+
+const dropBytes = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, count: number) =>
+  Stream.mapAccum(stream, count, (left, bytes) =>
+    left >= bytes.length
+      ? [left - bytes.length, bytes.subarray(bytes.length)] as const
+      : [0, bytes.subarray(left)] as const).pipe(Stream.filter((bytes) => bytes.length > 0))
+
+const copyBlob = (src: Reference.Reference, dst: Reference.Reference, descriptor: Manifest.Descriptor, tally: Tally) =>
+  Registry.uploadBlob(dst, sourceBlob(src, descriptor), {
+    mountFrom: src.registry === dst.registry ? src.repository : undefined
+  }).pipe(Effect.tap((result) =>
+    Effect.sync(() => {
+      if (result.outcome === "uploaded") {
+        tally.uploaded++
+        tally.bytesUploaded += result.size
+      } else if (result.outcome === "mounted") tally.mounted++
+      else tally.existed++
+    })
+  ))
+
+/** Copy one manifest (recursively for an index) by digest; returns its digest. */
+const copyManifest = (
+  src: Reference.Reference,
+  dst: Reference.Reference,
+  root: Registry.ManifestResult,
+  tally: Tally,
+  concurrency: number
+): Effect.Effect<void, RegistryError, Env> =>
+  Effect.gen(function*() {
+    const manifest = root.manifest
+    if (Manifest.isIndexLike(manifest)) {
+      yield* Effect.forEach(manifest.manifest.manifests, (child) =>
+        Effect.gen(function*() {
+          const childResult = yield* Registry.getManifest(yield* at(src, child.digest))
+          yield* copyManifest(src, dst, childResult, tally, concurrency)
+        }), { concurrency: 2, discard: true })
+    } else {
+      yield* Effect.forEach(
+        Manifest.descriptors(manifest).filter((d) => !d.urls?.length),
+        (descriptor) => copyBlob(src, dst, descriptor, tally),
+        { concurrency, discard: true }
+      )
+    }
+    yield* Registry.putManifest(yield* at(dst, root.digest), { bytes: root.bytes, mediaType: root.mediaType })
+    tally.manifests++
+  })
+
+/**
+ * Copy an image or index from one repository to another, on the same registry (blobs mounted) or
+ * another (blobs streamed through, verified, concurrently), preserving every digest. Blobs the
+ * target has are skipped. The target reference's tag (or else the source's) names the result.
+ *
+ * @since 0.1.0
+ * @category copying
+ */
+export const copy = (
+  source: Registry.ReferenceInput,
+  target: Registry.ReferenceInput,
+  options: CopyOptions = {}
+): Effect.Effect<CopyResult, RegistryError, Env> =>
+  Effect.gen(function*() {
+    const src = yield* toReference(source)
+    const dstInput = yield* toReference(target)
+    const tally: Tally = { manifests: 0, uploaded: 0, mounted: 0, existed: 0, bytesUploaded: 0 }
+    const concurrency = options.concurrency ?? 4
+    let root = yield* Registry.getManifest(src)
+    if (options.platform !== undefined && Manifest.isIndexLike(root.manifest)) {
+      const chosen = Manifest.selectPlatform(root.manifest, options.platform)
+      if (Option.isNone(chosen)) return yield* Effect.fail(noPlatform(src, options.platform, root.manifest))
+      root = yield* Registry.getManifest(yield* at(src, chosen.value.digest))
+    }
+    yield* copyManifest(src, dstInput, root, tally, concurrency)
+    const tag = dstInput.tag ?? (dstInput.digest === undefined ? src.tag : undefined)
+    if (tag !== undefined) {
+      yield* Registry.putManifest(yield* Reference.make({ ...dstInput, tag, digest: undefined }), {
+        bytes: root.bytes,
+        mediaType: root.mediaType
+      })
+    }
+    if (options.referrers) {
+      const referrers = yield* Registry.getReferrers(yield* at(src, root.digest))
+      for (const referrer of referrers) {
+        const found = yield* Registry.getManifest(yield* at(src, referrer.digest))
+        yield* copyManifest(src, dstInput, found, tally, concurrency)
+      }
+    }
+    return {
+      digest: root.digest,
+      manifests: tally.manifests,
+      blobs: { uploaded: tally.uploaded, mounted: tally.mounted, existed: tally.existed },
+      bytesUploaded: tally.bytesUploaded
+    }
+  }).pipe(Effect.withSpan("Image.copy", {
+    attributes: { "image.source": String(source), "image.target": String(target) }
+  }))
+
+/**
+ * Copy every tag of a repository to another repository.
+ *
+ * @since 0.1.0
+ * @category copying
+ */
+export const copyAllTags = (
+  source: Registry.ReferenceInput,
+  target: Registry.ReferenceInput,
+  options: CopyOptions = {}
+): Effect.Effect<ReadonlyArray<{ readonly tag: string; readonly result: CopyResult }>, RegistryError, Env> =>
+  Effect.gen(function*() {
+    const src = yield* toReference(source)
+    const dst = yield* toReference(target)
+    const tags = yield* Registry.listAllTags(src)
+    return yield* Effect.forEach(tags, (tag) =>
+      Effect.gen(function*() {
+        const from = yield* Reference.make({ registry: src.registry, repository: src.repository, tag })
+        const to = yield* Reference.make({ registry: dst.registry, repository: dst.repository, tag })
+        return { tag, result: yield* copy(from, to, options) }
+      }))
+  })
+
+// ---------------------------------------------------------------------------------------------
+// tag and inspect
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Put an existing manifest under another tag of the same repository; no blob moves.
+ *
+ * @since 0.1.0
+ * @category tagging
+ */
+export const tag = (
+  reference: Registry.ReferenceInput,
+  newTag: string
+): Effect.Effect<Registry.PutManifestResult, RegistryError, Env> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(reference)
+    const found = yield* Registry.getManifest(ref)
+    const target = yield* Reference.make({ registry: ref.registry, repository: ref.repository, tag: newTag })
+    return yield* Registry.putManifest(target, { bytes: found.bytes, mediaType: found.mediaType })
+  }).pipe(Effect.withSpan("Image.tag", { attributes: { "image.reference": String(reference), "image.tag": newTag } }))
+
+/**
+ * A summary of an image or index.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Inspection {
+  readonly reference: string
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  readonly size: number
+  readonly platforms: ReadonlyArray<
+    { readonly platform: string; readonly digest: Digest.Digest; readonly size: number }
+  >
+  readonly image?: {
+    readonly digest: Digest.Digest
+    readonly platform: string
+    readonly created?: string | undefined
+    readonly config: Manifest.Descriptor
+    readonly layers: ReadonlyArray<Manifest.Descriptor>
+    readonly totalSize: number
+  }
+}
+
+/**
+ * Inspect a reference: its digest and media type, the platforms of an index, and for the chosen
+ * platform (or the single image) the config and layer sizes.
+ *
+ * @since 0.1.0
+ * @category inspecting
+ */
+export const inspect = (
+  reference: Registry.ReferenceInput,
+  options: PlatformOptions = {}
+): Effect.Effect<Inspection, RegistryError, Env> =>
+  Effect.gen(function*() {
+    const resolved = yield* resolve(reference, options)
+    const root = resolved.root
+    const platforms = Manifest.isIndexLike(root.manifest)
+      ? root.manifest.manifest.manifests.flatMap((d) =>
+        Option.toArray(Option.map(Manifest.platformOf(d), (platform) => ({ platform, digest: d.digest, size: d.size })))
+      )
+      : []
+    const config = resolved.config
+    const platform = [config.os, config.architecture, config.variant].filter(Boolean).join("/")
+    return {
+      reference: Reference.format(resolved.reference),
+      digest: root.digest,
+      mediaType: root.mediaType,
+      size: root.size,
+      platforms,
+      image: {
+        digest: resolved.image.digest,
+        platform,
+        created: config.created,
+        config: resolved.image.manifest.manifest.config,
+        layers: resolved.layers,
+        totalSize: resolved.layers.reduce((sum, d) => sum + d.size, resolved.image.manifest.manifest.config.size)
+      }
+    } satisfies Inspection
+  }).pipe(Effect.withSpan("Image.inspect", { attributes: { "image.reference": String(reference) } }))
