@@ -7,6 +7,11 @@
 /**
  * @since 0.1.0
  */
+export * as NodeBlobSource from "./NodeBlobSource.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as NodeHasher from "./NodeHasher.js"
 
 /**
