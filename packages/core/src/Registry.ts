@@ -733,7 +733,10 @@ export const uploadBlob = <E, R>(
     const attempt = Effect.gen(function*() {
       const started = yield* Upload.start(ref.registry, ref.repository, mount)
       if (started._tag === "Mounted") return result("mounted")
-      yield* Upload.uploadSource(started.session, source, { chunkSize: options.chunkSize ?? client.options.chunkSize })
+      yield* Upload.uploadSource(started.session, source, {
+        chunkSize: options.chunkSize ?? client.options.chunkSize,
+        streaming: client.options.streamingUploads
+      })
       return result("uploaded")
     })
     return yield* source.rereadable

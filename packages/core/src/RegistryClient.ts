@@ -62,6 +62,12 @@ export interface Options {
   readonly maxRedirects?: number | undefined
   /** Blob uploads above this size go in chunks of this size. Default 16 MiB. */
   readonly chunkSize?: number | undefined
+  /**
+   * Whether request bodies may be streams. Browsers cannot stream a request body over HTTP/1.1,
+   * so the browser layer sets this to false and uploads go as byte arrays, one chunk at a time.
+   * Default true.
+   */
+  readonly streamingUploads?: boolean | undefined
   /** A last change to the `HttpClient` (proxies, extra headers, instrumentation). */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
 }
@@ -82,6 +88,7 @@ export interface ResolvedOptions {
   readonly manifestSizeLimit: number
   readonly maxRedirects: number
   readonly chunkSize: number
+  readonly streamingUploads: boolean
 }
 
 /**
@@ -207,7 +214,8 @@ const resolveOptions = (options: Options): ResolvedOptions => ({
   requestTimeout: Duration.decode(options.requestTimeout ?? "60 seconds"),
   manifestSizeLimit: options.manifestSizeLimit ?? 4 * 1024 * 1024,
   maxRedirects: options.maxRedirects ?? 5,
-  chunkSize: options.chunkSize ?? 16 * 1024 * 1024
+  chunkSize: options.chunkSize ?? 16 * 1024 * 1024,
+  streamingUploads: options.streamingUploads ?? true
 })
 
 /**

@@ -8,8 +8,10 @@
  */
 import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as BlobSource from "../BlobSource.js"
 import * as Digest from "../Digest.js"
@@ -239,6 +241,8 @@ const sendChunkResuming = (
 /** How `uploadSource` sends the bytes. */
 export interface UploadPlan {
   readonly chunkSize: number
+  /** When false, even a monolithic upload is collected into one byte array before it is sent. */
+  readonly streaming: boolean
 }
 
 /**
@@ -252,7 +256,12 @@ export const uploadSource = <E, R>(
 ): Effect.Effect<Digest.Digest, RegistryError | E, RegistryClient | R> => {
   const chunkSize = Math.max(plan.chunkSize, session.minChunkLength ?? 0)
   if (source.size <= chunkSize) {
-    return complete<E | InvalidResponse, R>(session, source.digest, { stream: source.open(0), length: source.size })
+    return plan.streaming
+      ? complete<E | InvalidResponse, R>(session, source.digest, { stream: source.open(0), length: source.size })
+      : Effect.flatMap(
+        Stream.runCollect(source.open(0).pipe(BlobSource.rechunkBytes(Math.max(1, source.size)))),
+        (chunks) => complete(session, source.digest, Chunk.head(chunks).pipe(Option.getOrElse(() => new Uint8Array(0))))
+      )
   }
   return source.open(session.offset).pipe(
     BlobSource.rechunkBytes(chunkSize),
