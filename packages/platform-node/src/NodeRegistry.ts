@@ -11,6 +11,7 @@ import type * as CredentialStore from "@ocireg/core/CredentialStore"
 import type { Hasher } from "@ocireg/core/Digest"
 import * as RegistryClient from "@ocireg/core/RegistryClient"
 import * as Layer from "effect/Layer"
+import * as DockerCredentialStore from "./DockerCredentialStore.js"
 import * as NodeHasher from "./NodeHasher.js"
 
 /**
@@ -27,3 +28,16 @@ export const layer = (
     RegistryClient.layer(options).pipe(Layer.provide(NodeHttpClient.layerUndici)),
     NodeHasher.layer
   )
+
+/**
+ * `layer` with the credentials Docker and Podman users already have (`DockerCredentialStore`:
+ * `config.json`, credential helpers, containers `auth.json`). The usual choice for applications
+ * and the CLI; tests use `layer` with a store of their own.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerDocker = (
+  options: RegistryClient.Options & { readonly credentials?: DockerCredentialStore.Options | undefined } = {}
+): Layer.Layer<RegistryClient.RegistryClient | Hasher> =>
+  layer(options).pipe(Layer.provide(DockerCredentialStore.layer(options.credentials)))

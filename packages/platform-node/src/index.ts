@@ -7,6 +7,11 @@
 /**
  * @since 0.1.0
  */
+export * as DockerCredentialStore from "./DockerCredentialStore.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as NodeBlobSource from "./NodeBlobSource.js"
 
 /**
