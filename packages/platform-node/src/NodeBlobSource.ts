@@ -68,5 +68,7 @@ export const fromFile = (
   path: string,
   known?: { readonly digest: Digest.Digest; readonly size: number }
 ): Effect.Effect<BlobSource.BlobSource<InvalidResponse>, InvalidResponse> =>
-  Effect.map(known ? Effect.succeed(known) : digestFile(path), ({ digest, size }) =>
-    BlobSource.make({ digest, size, open: (offset) => readFile(path, offset) }))
+  Effect.map(
+    known ? Effect.succeed(known) : digestFile(path),
+    ({ digest, size }) => BlobSource.make({ digest, size, open: (offset) => readFile(path, offset) })
+  )
