@@ -211,11 +211,65 @@ export interface IndexToPush<E = never, R = never> {
 export interface TransferOptions {
   /** Blobs moved at the same time. Default 4. */
   readonly concurrency?: number | undefined
+  /** Told when each blob starts, as its bytes move, and how it ended (for progress displays). */
+  readonly onEvent?: ((event: TransferEvent) => Effect.Effect<void>) | undefined
 }
 
-const pushImage = <E, R>(ref: Reference.Reference, image: ImageToPush<E, R>, concurrency: number) =>
+/**
+ * What happens to one blob during a push or copy.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TransferEvent =
+  | { readonly _tag: "BlobStarted"; readonly digest: Digest.Digest; readonly size: number }
+  | { readonly _tag: "BlobProgress"; readonly digest: Digest.Digest; readonly size: number; readonly sent: number }
+  | {
+    readonly _tag: "BlobFinished"
+    readonly digest: Digest.Digest
+    readonly size: number
+    readonly outcome: Registry.UploadResult["outcome"]
+  }
+
+/** Upload one blob, reporting its progress; `mountFrom` is tried on the same registry. */
+const transferBlob = <E, R>(
+  ref: Reference.Reference,
+  source: BlobSource.BlobSource<E, R>,
+  options: TransferOptions,
+  mountFrom?: string
+) => {
+  const onEvent = options.onEvent
+  if (onEvent === undefined) return Registry.uploadBlob(ref, source, { mountFrom })
+  const { digest, size } = source
+  const counted: BlobSource.BlobSource<E, R> = {
+    ...source,
+    open: (offset) => {
+      let sent = offset
+      return Stream.tap(source.open(offset), (bytes) => {
+        sent += bytes.length
+        return onEvent({ _tag: "BlobProgress", digest, size, sent })
+      })
+    }
+  }
+  return onEvent({ _tag: "BlobStarted", digest, size }).pipe(
+    Effect.zipRight(Registry.uploadBlob(ref, counted, { mountFrom })),
+    Effect.tap((result) => onEvent({ _tag: "BlobFinished", digest, size, outcome: result.outcome }))
+  )
+}
+
+const pushBlobs = <E, R>(
+  ref: Reference.Reference,
+  blobs: ReadonlyArray<BlobSource.BlobSource<E, R>>,
+  options: TransferOptions
+) =>
+  Effect.forEach(blobs, (blob) => transferBlob(ref, blob, options), {
+    concurrency: options.concurrency ?? 4,
+    discard: true
+  })
+
+const pushImage = <E, R>(ref: Reference.Reference, image: ImageToPush<E, R>, options: TransferOptions) =>
   Effect.gen(function*() {
-    yield* Effect.forEach(image.blobs, (blob) => Registry.uploadBlob(ref, blob), { concurrency, discard: true })
+    yield* pushBlobs(ref, image.blobs, options)
     const digest = yield* Effect.map(BlobSource.fromBytes(image.manifest.bytes), (s) => s.digest)
     return yield* Registry.putManifest(yield* at(ref, digest), image.manifest)
   })
@@ -234,12 +288,11 @@ export const push = <E, R>(
 ): Effect.Effect<Registry.PutManifestResult, RegistryError | E, Env | R> =>
   Effect.gen(function*() {
     const ref = yield* toReference(reference)
-    const concurrency = options.concurrency ?? 4
     if ("images" in content) {
-      yield* Effect.forEach(content.images, (image) => pushImage(ref, image, concurrency), { discard: true })
+      yield* Effect.forEach(content.images, (image) => pushImage(ref, image, options), { discard: true })
       return yield* Registry.putManifest(ref, content.index)
     }
-    yield* Effect.forEach(content.blobs, (blob) => Registry.uploadBlob(ref, blob), { concurrency, discard: true })
+    yield* pushBlobs(ref, content.blobs, options)
     return yield* Registry.putManifest(ref, content.manifest)
   }).pipe(Effect.withSpan("Image.push", { attributes: { "image.reference": String(reference) } }))
 
@@ -298,18 +351,23 @@ const dropBytes = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, count: number)
       ? [left - bytes.length, bytes.subarray(bytes.length)] as const
       : [0, bytes.subarray(left)] as const).pipe(Stream.filter((bytes) => bytes.length > 0))
 
-const copyBlob = (src: Reference.Reference, dst: Reference.Reference, descriptor: Manifest.Descriptor, tally: Tally) =>
-  Registry.uploadBlob(dst, sourceBlob(src, descriptor), {
-    mountFrom: src.registry === dst.registry ? src.repository : undefined
-  }).pipe(Effect.tap((result) =>
-    Effect.sync(() => {
-      if (result.outcome === "uploaded") {
-        tally.uploaded++
-        tally.bytesUploaded += result.size
-      } else if (result.outcome === "mounted") tally.mounted++
-      else tally.existed++
-    })
-  ))
+const copyBlob = (
+  src: Reference.Reference,
+  dst: Reference.Reference,
+  descriptor: Manifest.Descriptor,
+  tally: Tally,
+  options: TransferOptions
+) =>
+  transferBlob(dst, sourceBlob(src, descriptor), options, src.registry === dst.registry ? src.repository : undefined)
+    .pipe(Effect.tap((result) =>
+      Effect.sync(() => {
+        if (result.outcome === "uploaded") {
+          tally.uploaded++
+          tally.bytesUploaded += result.size
+        } else if (result.outcome === "mounted") tally.mounted++
+        else tally.existed++
+      })
+    ))
 
 /** Copy one manifest (recursively for an index) by digest; returns its digest. */
 const copyManifest = (
@@ -317,7 +375,7 @@ const copyManifest = (
   dst: Reference.Reference,
   root: Registry.ManifestResult,
   tally: Tally,
-  concurrency: number
+  options: TransferOptions
 ): Effect.Effect<void, RegistryError, Env> =>
   Effect.gen(function*() {
     const manifest = root.manifest
@@ -325,13 +383,13 @@ const copyManifest = (
       yield* Effect.forEach(manifest.manifest.manifests, (child) =>
         Effect.gen(function*() {
           const childResult = yield* Registry.getManifest(yield* at(src, child.digest))
-          yield* copyManifest(src, dst, childResult, tally, concurrency)
+          yield* copyManifest(src, dst, childResult, tally, options)
         }), { concurrency: 2, discard: true })
     } else {
       yield* Effect.forEach(
         Manifest.descriptors(manifest).filter((d) => !d.urls?.length),
-        (descriptor) => copyBlob(src, dst, descriptor, tally),
-        { concurrency, discard: true }
+        (descriptor) => copyBlob(src, dst, descriptor, tally, options),
+        { concurrency: options.concurrency ?? 4, discard: true }
       )
     }
     yield* Registry.putManifest(yield* at(dst, root.digest), { bytes: root.bytes, mediaType: root.mediaType })
@@ -355,14 +413,13 @@ export const copy = (
     const src = yield* toReference(source)
     const dstInput = yield* toReference(target)
     const tally: Tally = { manifests: 0, uploaded: 0, mounted: 0, existed: 0, bytesUploaded: 0 }
-    const concurrency = options.concurrency ?? 4
     let root = yield* Registry.getManifest(src)
     if (options.platform !== undefined && Manifest.isIndexLike(root.manifest)) {
       const chosen = Manifest.selectPlatform(root.manifest, options.platform)
       if (Option.isNone(chosen)) return yield* Effect.fail(noPlatform(src, options.platform, root.manifest))
       root = yield* Registry.getManifest(yield* at(src, chosen.value.digest))
     }
-    yield* copyManifest(src, dstInput, root, tally, concurrency)
+    yield* copyManifest(src, dstInput, root, tally, options)
     const tag = dstInput.tag ?? (dstInput.digest === undefined ? src.tag : undefined)
     if (tag !== undefined) {
       yield* Registry.putManifest(yield* Reference.make({ ...dstInput, tag, digest: undefined }), {
@@ -374,7 +431,7 @@ export const copy = (
       const referrers = yield* Registry.getReferrers(yield* at(src, root.digest))
       for (const referrer of referrers) {
         const found = yield* Registry.getManifest(yield* at(src, referrer.digest))
-        yield* copyManifest(src, dstInput, found, tally, concurrency)
+        yield* copyManifest(src, dstInput, found, tally, options)
       }
     }
     return {

@@ -88,6 +88,22 @@ describeIntegration("Image against two docker-registry instances", ["docker-regi
       )
     }).pipe(Effect.provide(layer())))
 
+  it.effect("reports each blob's progress to onEvent", () =>
+    Effect.gen(function*() {
+      const events: Array<Image.TransferEvent> = []
+      const result = yield* Image.copy(multi.reference, `${target.host}/events/multi:v1`, {
+        onEvent: (event) => Effect.sync(() => events.push(event))
+      })
+      const finished = events.filter((e) => e._tag === "BlobFinished")
+      assert.strictEqual(finished.length, 9)
+      assert.strictEqual(finished.filter((e) => e.outcome === "uploaded").length, result.blobs.uploaded)
+      for (const done of finished) {
+        const progress = events.filter((e) => e._tag === "BlobProgress" && e.digest === done.digest)
+        const last = progress[progress.length - 1]
+        assert.strictEqual(last?._tag === "BlobProgress" ? last.sent : 0, done.outcome === "uploaded" ? done.size : 0)
+      }
+    }).pipe(Effect.provide(layer())))
+
   it.effect("mounts blobs when copying within one registry", () =>
     Effect.gen(function*() {
       const result = yield* Image.copy(multi.reference, `${source.host}/other/multi:v1`)
