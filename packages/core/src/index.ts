@@ -53,3 +53,8 @@ export * as RegistryClient from "./RegistryClient.js"
  * @since 0.1.0
  */
 export * as RegistryError from "./RegistryError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as RegistryTest from "./RegistryTest.js"

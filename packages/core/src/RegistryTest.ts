@@ -1,0 +1,282 @@
+/**
+ * An in-memory OCI registry for tests, in the manner of go-containerregistry's `pkg/registry`: the
+ * endpoints of the OCI distribution specification (pull, push with monolithic and chunked uploads,
+ * cross-repository mounts, tags and catalog with `Link` paging, referrers, deletes) with the status
+ * codes, headers and `{"errors":[...]}` bodies distribution sends, and optional Basic or Bearer
+ * (Docker token protocol) authentication.
+ *
+ * The server is platform-free: `handle` answers a web `Request` with a `Response`. `layer` gives it
+ * as an `HttpClient` that answers in memory, without sockets, for any host (`registry.test` by
+ * convention); a platform package can serve `handle` over real HTTP.
+ *
+ * @example
+ * ```ts
+ * import * as HttpClient from "@effect/platform/HttpClient"
+ * import * as RegistryTest from "@ocireg/core/RegistryTest"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const registry = yield* RegistryTest.TestRegistry
+ *   const digest = registry.putBlob("team/app", new TextEncoder().encode("hello"))
+ *   const response = yield* HttpClient.head(`https://registry.test/v2/team/app/blobs/${digest}`)
+ *   return response.headers["docker-content-digest"] === digest
+ * }).pipe(Effect.provide(RegistryTest.layer({ referrersApi: true })))
+ * // provide a `Hasher` layer (the platform's, or one of your own) to run it
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { Hasher } from "./Digest.js"
+import * as Client from "./internal/testRegistry/client.js"
+import { settings } from "./internal/testRegistry/context.js"
+import type { ErrorCode } from "./internal/testRegistry/responses.js"
+import { makeService } from "./internal/testRegistry/server.js"
+import { Storage } from "./internal/testRegistry/storage.js"
+
+/**
+ * The Bearer (Docker token protocol) settings: the users of the token endpoint, whether
+ * anonymous callers get pull tokens, and which actions each user is granted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BearerOptions {
+  /** User name to password, checked by the token endpoint. */
+  readonly users: Readonly<Record<string, string>>
+  /** Whether a token requested without credentials grants `pull` (default `false`: nothing). */
+  readonly anonymousPull?: boolean | undefined
+  /**
+   * The actions a user gets on a repository, from those requested (default: all of them). The
+   * result is intersected with the request.
+   */
+  readonly grants?:
+    | ((user: string, repository: string, actions: ReadonlyArray<string>) => ReadonlyArray<string>)
+    | undefined
+}
+
+/**
+ * How callers authenticate: not at all, with HTTP Basic, or with Bearer tokens from the
+ * registry's own token endpoint (`/token`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Auth =
+  | "none"
+  | { readonly basic: Readonly<Record<string, string>> }
+  | { readonly bearer: BearerOptions }
+
+/**
+ * The behaviour of a test registry.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Default `"none"`. */
+  readonly auth?: Auth | undefined
+  /** Whether `/v2/<name>/referrers/<digest>` exists (default `true`); without it, 404 as old registries. */
+  readonly referrersApi?: boolean | undefined
+  /** Whether manifests and blobs may be deleted (default `true`); else 405 `UNSUPPORTED`. */
+  readonly deleteEnabled?: boolean | undefined
+  /** Whether `DELETE /manifests/<tag>` removes the tag (default `false`: 400 `UNSUPPORTED`). */
+  readonly tagDelete?: boolean | undefined
+  /**
+   * Whether `POST ?digest=` with a body stores the blob (201, default `true`). `false` mimics
+   * `docker-registry` 2.8, which ignores the body and opens a session (202).
+   */
+  readonly monolithicPost?: boolean | undefined
+  /** Sent as `OCI-Chunk-Min-Length`; a shorter chunk must then be the last one (else 416). */
+  readonly chunkMinLength?: number | undefined
+  /** The largest page of tags or repositories (`n` is capped at it; the default page size). */
+  readonly pageSize?: number | undefined
+  /** The largest manifest accepted, in bytes (default 4 MiB; above: 413 `MANIFEST_INVALID`). */
+  readonly maxManifestSize?: number | undefined
+  /** Lifetime of issued tokens in seconds (default 300). */
+  readonly tokenExpiresIn?: number | undefined
+  /** The `service` of the Bearer challenge (default: the request's host). */
+  readonly service?: string | undefined
+  /** The token realm (default `https://<host>/token`, `http` for loopback hosts). */
+  readonly realm?: string | undefined
+}
+
+/**
+ * A manifest as stored: its exact bytes, digest and media type.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Manifest {
+  readonly digest: string
+  readonly mediaType: string
+  readonly bytes: Uint8Array
+}
+
+/**
+ * One request the registry answered.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoggedRequest {
+  readonly method: string
+  readonly path: string
+  /** The query string, with its `?` (or empty). */
+  readonly search: string
+  readonly status: number
+}
+
+/**
+ * A token the token endpoint issued.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface IssuedToken {
+  readonly token: string
+  /** `undefined` for an anonymous token. */
+  readonly user: string | undefined
+  /** The granted scopes (`repository:team/app:pull,push`). */
+  readonly scopes: ReadonlyArray<string>
+  /** The requested scopes, merged per resource. */
+  readonly requested: ReadonlyArray<string>
+  /** `GET` (Docker token request) or `POST` (OAuth2 form). */
+  readonly via: "GET" | "POST"
+  /** Epoch milliseconds, from the Effect `Clock`. */
+  readonly issuedAt: number
+  readonly expiresAt: number
+}
+
+/**
+ * A failure to answer instead of the next matching requests (to test retries, rate limits and
+ * outages).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Failure {
+  readonly status: number
+  /** An OCI error code for the body; without it the body is empty. */
+  readonly code?: ErrorCode | undefined
+  readonly detail?: unknown
+  /** Extra headers, e.g. `{ "retry-after": "1" }`. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** How many matching requests fail (default 1). */
+  readonly times?: number | undefined
+  /** Which requests fail (default: any). */
+  readonly match?: ((request: { readonly method: string; readonly path: string }) => boolean) | undefined
+}
+
+/**
+ * An open upload session.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Upload {
+  readonly id: string
+  readonly repository: string
+  readonly size: number
+}
+
+/**
+ * A running test registry: its request handler and helpers to seed and inspect it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Answers one request (any host; the path decides). Never rejects. */
+  readonly handle: (request: Request) => Promise<Response>
+  /** Every stored blob by digest (blobs stay stored when unlinked, until `reset`). */
+  readonly blobs: () => ReadonlyMap<string, Uint8Array>
+  /** The names of the repositories that hold anything. */
+  readonly repositories: () => ReadonlyArray<string>
+  /** The digests of the blobs linked into a repository. */
+  readonly repositoryBlobs: (repository: string) => ReadonlyArray<string>
+  /** The manifests of a repository by digest. */
+  readonly manifests: (repository: string) => ReadonlyMap<string, Manifest>
+  /** The tags of a repository, to digests. */
+  readonly tags: (repository: string) => ReadonlyMap<string, string>
+  /** The open upload sessions. */
+  readonly uploads: () => ReadonlyArray<Upload>
+  /** Every request answered so far, in order. */
+  readonly requests: () => ReadonlyArray<LoggedRequest>
+  /** Every token issued so far, in order. */
+  readonly tokensIssued: () => ReadonlyArray<IssuedToken>
+  /** Forgets every issued access token, as if they had expired (refresh tokens stay valid). */
+  readonly revokeTokens: () => void
+  /** Answers the next matching request(s) with a failure. */
+  readonly failNext: (failure: Failure) => void
+  /** Stores a blob and links it into a repository, without HTTP; returns its sha256 digest. */
+  readonly putBlob: (repository: string, bytes: Uint8Array) => string
+  /**
+   * Stores a manifest under a tag (or under the given digest) without HTTP and without any check,
+   * so tests can serve invalid content; returns its digest.
+   */
+  readonly putManifest: (repository: string, reference: string, bytes: Uint8Array, mediaType?: string) => string
+  /** Empties the registry: content, uploads, tokens, the request log and pending failures. */
+  readonly reset: () => void
+}
+
+/**
+ * The test registry of a layer.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class TestRegistry extends Context.Tag("@ocireg/core/RegistryTest")<TestRegistry, Service>() {}
+
+/**
+ * Starts a test registry. Digests are computed with the `Hasher`; token times come from the
+ * Effect `Clock` (so `TestClock` can expire tokens).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<Service, never, Hasher> =>
+  Effect.gen(function*() {
+    const hasher = yield* Hasher
+    const clock = yield* Effect.clock
+    return makeService({
+      settings: settings(options),
+      storage: new Storage(),
+      createHash: (algorithm) => hasher.create(algorithm),
+      now: () => clock.unsafeCurrentTimeMillis()
+    })
+  })
+
+/**
+ * An `HttpClient` that sends every request to the registry's handler, in memory.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const httpClient = (registry: Service): HttpClient.HttpClient => Client.make(registry.handle)
+
+/**
+ * A test registry as the `TestRegistry` service only (to serve it over HTTP, for instance).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerRegistry = (options: Options = {}): Layer.Layer<TestRegistry, never, Hasher> =>
+  Layer.effect(TestRegistry, make(options))
+
+/**
+ * A test registry and an `HttpClient` that talks to it without sockets.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<HttpClient.HttpClient | TestRegistry, never, Hasher> =>
+  Layer.effectContext(
+    Effect.map(
+      make(options),
+      (registry) => Context.make(TestRegistry, registry).pipe(Context.add(HttpClient.HttpClient, httpClient(registry)))
+    )
+  )
