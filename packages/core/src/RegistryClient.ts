@@ -309,6 +309,7 @@ export const make = (options: Options = {}) =>
               })
           })
         )
+        yield* Effect.logDebug(`${request.method} ${displayUrl(url.href)} ${response.status}`)
         const location = headerRecord(response)["location"]
         if (!redirectStatuses.has(response.status) || location === undefined) return response
         yield* discard(response)

@@ -1,0 +1,57 @@
+/**
+ * The `ocireg` command-line interface, built with `@effect/cli`: every registry operation as a
+ * subcommand, credentials from Docker's config or the command line, `--json` output, progress
+ * bars on a terminal, and distinct exit codes (2 usage, 3 authentication, 4 not found, 5 digest
+ * mismatch, 1 anything else).
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import { root } from "./internal/cli/global.js"
+import * as Manage from "./internal/cli/manage.js"
+import { errorLine, exitCodeOf } from "./internal/cli/output.js"
+import * as Read from "./internal/cli/read.js"
+
+/**
+ * The command tree.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const command = root.pipe(
+  Command.withDescription("ocireg: talk to OCI / Docker registries"),
+  Command.withSubcommands([...Read.commands, ...Manage.commands])
+)
+
+const cli = Command.run(command, { name: "ocireg", version: "0.1.0" })
+
+/**
+ * Run the CLI on `argv` (as `process.argv`): the Effect succeeds with the exit code, having
+ * printed the result or one error line.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
+  cli(argv).pipe(
+    Effect.as(0),
+    Effect.catchAll((error) =>
+      Effect.as(
+        // @effect/cli has printed usage errors already; everything else gets one line here
+        exitCodeOf(error) === 2 && !(error instanceof Error)
+          ? Effect.void
+          : Effect.sync(() => void process.stderr.write(`${errorLine(error)}\n`)),
+        exitCodeOf(error)
+      )
+    ),
+    Effect.catchAllDefect((defect) =>
+      Effect.as(Effect.sync(() => void process.stderr.write(`${errorLine(defect)}\n`)), 1)
+    ),
+    Logger.withMinimumLogLevel(argv.includes("--verbose") || argv.includes("-v") ? LogLevel.Debug : LogLevel.Info),
+    Effect.provide(Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger))),
+    Effect.provide(NodeContext.layer)
+  )

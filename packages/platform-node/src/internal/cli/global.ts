@@ -1,0 +1,106 @@
+/**
+ * The `ocireg` root command, its global options, and the layer every subcommand runs in: the
+ * Node registry client, with the credentials given on the command line for the registries the
+ * command names, and Docker's credentials for the rest.
+ *
+ * @internal
+ */
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as CredentialStore from "@ocireg/core/CredentialStore"
+import type { Hasher } from "@ocireg/core/Digest"
+import * as Reference from "@ocireg/core/Reference"
+import type * as RegistryClient from "@ocireg/core/RegistryClient"
+import { AuthenticationError } from "@ocireg/core/RegistryError"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as DockerCredentialStore from "../../DockerCredentialStore.js"
+import * as NodeRegistry from "../../NodeRegistry.js"
+
+/** The global options, given before the subcommand. */
+export const globalOptions = {
+  insecure: Options.text("insecure").pipe(
+    Options.repeated,
+    Options.withDescription("a registry host (name[:port]) to reach over plain HTTP; repeatable")
+  ),
+  platform: Options.text("platform").pipe(
+    Options.optional,
+    Options.withDescription("os/arch[/variant] of an index to use (default linux/amd64; pull/copy: all)")
+  ),
+  username: Options.text("username").pipe(
+    Options.withAlias("u"),
+    Options.optional,
+    Options.withDescription("username for the registries this command names")
+  ),
+  passwordStdin: Options.boolean("password-stdin").pipe(
+    Options.withDescription("read the password (or token) from standard input")
+  ),
+  json: Options.boolean("json").pipe(Options.withDescription("machine-readable output")),
+  verbose: Options.boolean("verbose").pipe(Options.withAlias("v"), Options.withDescription("log each request"))
+}
+
+/** The root command; subcommands read the global options by yielding it. */
+export const root = Command.make("ocireg", globalOptions)
+
+/** The parsed global options. */
+export type Global = Command.Command.ParseConfig<typeof globalOptions>
+
+const readStdin = Effect.async<string, AuthenticationError>((resume) => {
+  const chunks: Array<Buffer> = []
+  process.stdin.on("data", (chunk: Buffer) => chunks.push(chunk))
+  process.stdin.on("end", () => resume(Effect.succeed(Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, ""))))
+  process.stdin.on("error", () =>
+    resume(Effect.fail(
+      new AuthenticationError({ registry: "stdin", reason: "MissingCredentials", detail: "cannot read the password" })
+    )))
+})
+
+/** The registry hosts named by the command's arguments: references, or bare hosts (no `/`). */
+export const hostsOf = (inputs: ReadonlyArray<string>): ReadonlyArray<string> =>
+  inputs.flatMap((input) =>
+    !input.includes("/")
+      ? [input]
+      : Either.match(Reference.parse(input), { onLeft: () => [], onRight: (ref) => [ref.registry] })
+  )
+
+/** The password given with --password-stdin, read once. */
+export const password = (
+  global: Global
+): Effect.Effect<Option.Option<Redacted.Redacted<string>>, AuthenticationError> =>
+  global.passwordStdin ? Effect.map(readStdin, (p) => Option.some(Redacted.make(p))) : Effect.succeedNone
+
+/**
+ * The registry client for a command: command-line credentials (`--username`, `--password-stdin`)
+ * for `hosts`, Docker's for the rest.
+ */
+export const clientLayer = (
+  global: Global,
+  hosts: ReadonlyArray<string>
+): Layer.Layer<RegistryClient.RegistryClient | Hasher, AuthenticationError> =>
+  Layer.unwrapEffect(Effect.map(password(global), (secret) => clientLayerWith(global, hosts, secret)))
+
+/** `clientLayer` with the password already read. */
+export const clientLayerWith = (
+  global: Global,
+  hosts: ReadonlyArray<string>,
+  secret: Option.Option<Redacted.Redacted<string>>
+): Layer.Layer<RegistryClient.RegistryClient | Hasher> => {
+  const explicit = Option.isSome(global.username) && Option.isSome(secret)
+    ? CredentialStore.layerStatic(Object.fromEntries(
+      hostsOf(hosts).map((host) => [host, CredentialStore.basic(global.username.pipe(Option.getOrThrow), secret.value)])
+    ))
+    : CredentialStore.layerAnonymous
+  const credentials = CredentialStore.layerChain(explicit, DockerCredentialStore.layer())
+  return NodeRegistry.layer({ insecure: global.insecure }).pipe(Layer.provide(credentials))
+}
+
+/** Collect a byte stream into one buffer (for small blobs such as configs). */
+export const collect = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
+  Stream.runFold(stream, [] as Array<Uint8Array>, (all, chunk) => {
+    all.push(chunk)
+    return all
+  }).pipe(Effect.map((chunks) => Buffer.concat(chunks)))

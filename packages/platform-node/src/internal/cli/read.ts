@@ -1,0 +1,168 @@
+/**
+ * Read-only subcommands: ping, tags, catalog, manifest, digest, config, blob, inspect, referrers.
+ *
+ * @internal
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Image from "@ocireg/core/Image"
+import * as Manifest from "@ocireg/core/Manifest"
+import * as Reference from "@ocireg/core/Reference"
+import * as Registry from "@ocireg/core/Registry"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as Fs from "node:fs"
+import { clientLayer, root } from "./global.js"
+import { bytes, result } from "./output.js"
+
+const reference = Args.text({ name: "reference" }).pipe(
+  Args.withDescription("an image reference, e.g. ghcr.io/owner/app:tag")
+)
+const registryHost = Args.text({ name: "registry" }).pipe(Args.withDescription("a registry host, e.g. ghcr.io"))
+
+/** The platform the global `--platform` asks for, when it was given. */
+const platformOf = (platform: Option.Option<string>) => Option.getOrUndefined(platform)
+
+const ping = Command.make("ping", { registry: registryHost }, ({ registry }) =>
+  Effect.gen(function*() {
+    const global = yield* root
+    const pong = yield* Registry.ping(registry).pipe(Effect.provide(clientLayer(global, [registry])))
+    const apiVersion = Option.getOrElse(pong.apiVersion, () => "unknown")
+    yield* result(global.json, { registry, apiVersion }, () => [`${registry}: ok (${apiVersion})`])
+  })).pipe(Command.withDescription("check that a registry speaks the OCI distribution API"))
+
+const tags = Command.make("tags", { repository: reference }, ({ repository }) =>
+  Effect.gen(function*() {
+    const global = yield* root
+    const all = yield* Registry.listAllTags(repository).pipe(Effect.provide(clientLayer(global, [repository])))
+    yield* result(global.json, all, () => all)
+  })).pipe(Command.withDescription("list the tags of a repository"))
+
+const catalog = Command.make("catalog", { registry: registryHost }, ({ registry }) =>
+  Effect.gen(function*() {
+    const global = yield* root
+    const all = yield* Registry.listAllRepositories(registry).pipe(Effect.provide(clientLayer(global, [registry])))
+    yield* result(global.json, all, () => all)
+  })).pipe(Command.withDescription("list the repositories of a registry"))
+
+const manifest = Command.make("manifest", { reference }, ({ reference }) =>
+  Effect.gen(function*() {
+    const global = yield* root
+    const layer = clientLayer(global, [reference])
+    const platform = platformOf(global.platform)
+    const found = platform === undefined
+      ? yield* Registry.getManifest(reference).pipe(Effect.provide(layer))
+      : (yield* Image.resolve(reference, { platform }).pipe(Effect.provide(layer))).image
+    yield* Effect.sync(() => void process.stdout.write(found.bytes))
+    if (process.stdout.isTTY) yield* Effect.sync(() => void process.stdout.write("\n"))
+  })).pipe(Command.withDescription("print a manifest's exact bytes (with --platform: that platform's image manifest)"))
+
+const digest = Command.make("digest", { reference }, ({ reference }) =>
+  Effect.gen(function*() {
+    const global = yield* root
+    const layer = clientLayer(global, [reference])
+    const platform = platformOf(global.platform)
+    const value = platform === undefined
+      ? (yield* Registry.headManifest(reference).pipe(Effect.provide(layer))).digest
+      : (yield* Image.resolve(reference, { platform }).pipe(Effect.provide(layer))).image.digest
+    yield* result(global.json, { digest: value }, () => [value])
+  })).pipe(Command.withDescription("print the digest a reference resolves to (a HEAD request: no pull counted)"))
+
+const config = Command.make("config", { reference }, ({ reference }) =>
+  Effect.gen(function*() {
+    const global = yield* root
+    const resolved = yield* Image.resolve(reference, { platform: platformOf(global.platform) }).pipe(
+      Effect.provide(clientLayer(global, [reference]))
+    )
+    yield* Effect.sync(() => void process.stdout.write(resolved.configBytes))
+    if (process.stdout.isTTY) yield* Effect.sync(() => void process.stdout.write("\n"))
+  })).pipe(Command.withDescription("print the config blob of an image"))
+
+const output = Options.file("output").pipe(
+  Options.withAlias("o"),
+  Options.optional,
+  Options.withDescription("write to this file instead of standard output")
+)
+
+const blob = Command.make("blob", { reference, output }, ({ output, reference }) =>
+  Effect.gen(function*() {
+    const global = yield* root
+    const ref = yield* Reference.parseEffect(reference)
+    if (ref.digest === undefined) {
+      return yield* Effect.fail(new Error("blob needs a reference with a digest: repository@sha256:…"))
+    }
+    const target = Option.match(output, {
+      onNone: () => process.stdout,
+      onSome: (file) => Fs.createWriteStream(file)
+    })
+    yield* Registry.getBlob(ref, ref.digest).pipe(
+      Stream.runForEach((chunk) =>
+        Effect.async<void>((resume) => {
+          if (target.write(chunk)) resume(Effect.void)
+          else target.once("drain", () => resume(Effect.void))
+        })
+      ),
+      Effect.provide(clientLayer(global, [reference]))
+    )
+    if (Option.isSome(output)) {
+      yield* Effect.async<void>((resume) => void target.end(() => resume(Effect.void)))
+    }
+  })).pipe(Command.withDescription("write a blob's verified bytes (repository@digest)"))
+
+const inspect = Command.make("inspect", { reference }, ({ reference }) =>
+  Effect.gen(function*() {
+    const global = yield* root
+    const report = yield* Image.inspect(reference, { platform: platformOf(global.platform) }).pipe(
+      Effect.provide(clientLayer(global, [reference]))
+    )
+    yield* result(global.json, report, () => [
+      `reference: ${report.reference}`,
+      `digest:    ${report.digest}`,
+      `type:      ${report.mediaType}`,
+      ...(report.platforms.length > 0
+        ? ["platforms:", ...report.platforms.map((p) => `  ${p.platform.padEnd(16)} ${p.digest}`)]
+        : []),
+      ...(report.image
+        ? [
+          `image:     ${report.image.platform} ${report.image.digest}`,
+          `created:   ${report.image.created ?? "unknown"}`,
+          `size:      ${bytes(report.image.totalSize)} in ${report.image.layers.length} layers`,
+          ...report.image.layers.map((l) => `  ${l.digest} ${bytes(l.size).padStart(10)} ${l.mediaType}`)
+        ]
+        : [])
+    ])
+  })).pipe(Command.withDescription("describe an image or index: digest, platforms, config, layers"))
+
+const artifactType = Options.text("artifact-type").pipe(
+  Options.optional,
+  Options.withDescription("only referrers of this artifact type")
+)
+
+const referrers = Command.make(
+  "referrers",
+  { reference, artifactType },
+  ({ artifactType, reference }) =>
+    Effect.gen(function*() {
+      const global = yield* root
+      const layer = clientLayer(global, [reference])
+      let ref = yield* Reference.parseEffect(reference)
+      if (ref.digest === undefined) {
+        const head = yield* Registry.headManifest(ref).pipe(Effect.provide(layer))
+        ref = Reference.withDigest(ref, head.digest)
+      }
+      const found = yield* Registry.getReferrers(ref, { artifactType: Option.getOrUndefined(artifactType) }).pipe(
+        Effect.provide(layer)
+      )
+      yield* result(global.json, found, () =>
+        found.map((d) =>
+          `${d.digest} ${d.artifactType ?? d.mediaType} ${
+            Manifest.platformOf(d).pipe(Option.getOrElse(() => ""))
+          }`.trim()
+        ))
+    })
+).pipe(Command.withDescription("list the manifests that refer to an image (signatures, SBOMs)"))
+
+/** The read-only subcommands. */
+export const commands = [ping, tags, catalog, manifest, digest, config, blob, inspect, referrers] as const

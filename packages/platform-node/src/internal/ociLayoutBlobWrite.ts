@@ -1,0 +1,65 @@
+/**
+ * Writing one blob into a layout so that a reader never sees a partial or wrong blob under its
+ * digest: the bytes go to a temporary file in the blob's own directory (created exclusively),
+ * are hashed and counted while written (`Digest.verify`: more bytes than announced stop the
+ * write at once), the file is `fsync`ed and closed, and only when digest and size match is it
+ * renamed to `blobs/<algorithm>/<hex>`, then the directory is `fsync`ed. On any failure or
+ * interruption the temporary file is removed.
+ *
+ * @internal
+ */
+import * as Digest from "@ocireg/core/Digest"
+import type { DigestMismatch } from "@ocireg/core/RegistryError"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Stream from "effect/Stream"
+import * as Fs from "node:fs/promises"
+import { type FsError, fsError, mkdirp, removeQuietly, syncDir } from "./ociLayoutFs.js"
+import type { BlobLocation } from "./ociLayoutPaths.js"
+import { temporaryFile } from "./ociLayoutPaths.js"
+
+const writeAll = (handle: Fs.FileHandle, bytes: Uint8Array, path: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      let offset = 0
+      while (offset < bytes.length) {
+        const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset)
+        offset += bytesWritten
+      }
+    },
+    catch: fsError(path, "write")
+  })
+
+/**
+ * Stream `stream` into `location.file`, verified against `location.digest` and `size`.
+ *
+ * @internal
+ */
+export const writeVerified = <E, R>(
+  location: BlobLocation,
+  size: number,
+  stream: Stream.Stream<Uint8Array, E, R>
+): Effect.Effect<void, FsError | DigestMismatch | E, R | Digest.Hasher> =>
+  Effect.suspend(() => {
+    const temporary = temporaryFile(location.dir)
+    const written = Effect.acquireUseRelease(
+      Effect.tryPromise({ try: () => Fs.open(temporary, "wx", 0o644), catch: fsError(temporary, "open") }),
+      (handle) =>
+        stream.pipe(
+          Digest.verify({ digest: location.digest, size, subject: "blob" }),
+          Stream.runForEachChunk((chunk) =>
+            Effect.forEach(chunk, (bytes) => writeAll(handle, bytes, temporary), { discard: true })
+          ),
+          Effect.zipRight(Effect.tryPromise({ try: () => handle.sync(), catch: fsError(temporary, "sync") }))
+        ),
+      (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+    )
+    return mkdirp(location.dir).pipe(
+      Effect.zipRight(written),
+      Effect.zipRight(
+        Effect.tryPromise({ try: () => Fs.rename(temporary, location.file), catch: fsError(location.file, "rename") })
+      ),
+      Effect.zipRight(syncDir(location.dir)),
+      Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : removeQuietly(temporary))
+    )
+  })
