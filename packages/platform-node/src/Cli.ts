@@ -15,6 +15,7 @@ import { root } from "./internal/cli/global.js"
 import * as Manage from "./internal/cli/manage.js"
 import { errorLine, exitCodeOf } from "./internal/cli/output.js"
 import * as Read from "./internal/cli/read.js"
+import * as Serve from "./internal/cli/serve.js"
 
 /**
  * The command tree.
@@ -24,7 +25,7 @@ import * as Read from "./internal/cli/read.js"
  */
 export const command = root.pipe(
   Command.withDescription("ocireg: talk to OCI / Docker registries"),
-  Command.withSubcommands([...Read.commands, ...Manage.commands])
+  Command.withSubcommands([...Read.commands, ...Manage.commands, Serve.registry])
 )
 
 const cli = Command.run(command, { name: "ocireg", version: "0.1.0" })

@@ -23,3 +23,8 @@ export * as NodeHasher from "./NodeHasher.js"
  * @since 0.1.0
  */
 export * as NodeRegistry from "./NodeRegistry.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as RegistryServer from "./RegistryServer.js"

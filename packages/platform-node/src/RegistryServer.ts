@@ -1,0 +1,130 @@
+/**
+ * Serve `RegistryTest`, the in-memory OCI registry, over real HTTP on a loopback port (like
+ * `crane registry serve`): for demos, for trying the CLI, and for tests of programs that need a
+ * registry URL rather than an `HttpClient` layer.
+ *
+ * @since 0.1.0
+ */
+import type { Hasher } from "@ocireg/core/Digest"
+import * as RegistryTest from "@ocireg/core/RegistryTest"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import { Readable } from "node:stream"
+import type { ReadableStream as NodeReadableStream } from "node:stream/web"
+
+/**
+ * Where and how to serve.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends RegistryTest.Options {
+  /** Default `127.0.0.1`. */
+  readonly hostname?: string | undefined
+  /** Default 0: any free port. */
+  readonly port?: number | undefined
+}
+
+/**
+ * A running server.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunningServer {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string
+  /** `127.0.0.1:PORT`, as it goes in image references. */
+  readonly host: string
+  readonly port: number
+  /** The registry behind it, for inspection. */
+  readonly registry: RegistryTest.Service
+}
+
+/**
+ * The server could not listen.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ServeError extends Data.TaggedError("ServeError")<{ readonly reason: string }> {}
+
+/**
+ * The running server as a service.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class RegistryServer
+  extends Context.Tag("@ocireg/platform-node/RegistryServer")<RegistryServer, RunningServer>()
+{}
+
+const toRequest = (req: Http.IncomingMessage, origin: string): Request => {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v)
+  }
+  const hasBody = req.method !== "GET" && req.method !== "HEAD"
+  return new Request(new URL(req.url ?? "/", origin), {
+    method: req.method ?? "GET",
+    headers,
+    ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {})
+  } as RequestInit)
+}
+
+const send = async (response: Response, res: Http.ServerResponse) => {
+  const headers: Record<string, string> = {}
+  response.headers.forEach((value, name) => {
+    headers[name] = value
+  })
+  res.writeHead(response.status, headers)
+  if (response.body === null) return void res.end()
+  Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>).pipe(res)
+}
+
+/**
+ * Start serving; the server stops when the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const serve = (options: Options = {}): Effect.Effect<RunningServer, ServeError, Scope.Scope | Hasher> =>
+  Effect.gen(function*() {
+    const registry = yield* RegistryTest.make(options)
+    const hostname = options.hostname ?? "127.0.0.1"
+    const server = Http.createServer((req, res) => {
+      const origin = `http://${req.headers.host ?? hostname}`
+      registry.handle(toRequest(req, origin)).then((response) => send(response, res)).catch(() => {
+        if (!res.headersSent) res.writeHead(500)
+        res.end()
+      })
+    })
+    const port = yield* Effect.acquireRelease(
+      Effect.async<number, ServeError>((resume) => {
+        server.once("error", (error) => resume(Effect.fail(new ServeError({ reason: error.message }))))
+        server.listen(options.port ?? 0, hostname, () => resume(Effect.succeed((server.address() as AddressInfo).port)))
+      }),
+      () =>
+        Effect.async<void>((resume) => {
+          server.closeAllConnections()
+          server.close(() => resume(Effect.void))
+        })
+    )
+    const host = `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`
+    return { url: `http://${host}`, host, port, registry }
+  })
+
+/**
+ * The server as a layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<RegistryServer, ServeError, Hasher> =>
+  Layer.scoped(RegistryServer, serve(options))
