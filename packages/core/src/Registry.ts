@@ -742,7 +742,7 @@ export const uploadBlob = <E, R>(
     return yield* source.rereadable
       ? Effect.retry(attempt, {
         times: 2,
-        while: (e) => (e as RegistryError)._tag === "TransportError"
+        while: (e) => Upload.isTransient(e as RegistryError)
       })
       : attempt
   }).pipe(

@@ -208,7 +208,8 @@ export const cancel = (session: UploadSession): Effect.Effect<void, RegistryErro
     yield* discard(response)
   })
 
-const isTransient = (error: RegistryError) =>
+/** Failures worth another try: the connection, or a registry that was briefly unwell. */
+export const isTransient = (error: RegistryError) =>
   error._tag === "TransportError" ||
   (error._tag === "RegistryResponseError" && [408, 429, 500, 502, 503, 504].includes(error.status))
 
@@ -228,7 +229,9 @@ const sendChunkResuming = (
   sendChunk(session, chunk.subarray(session.offset - chunkStart)).pipe(
     Effect.catchIf((error) => isTransient(error) && resumes < maxResumes, (error) =>
       Effect.gen(function*() {
-        const now = yield* status(session)
+        // A registry that lost the session (distribution 2.x invalidates it after a broken PATCH)
+        // cannot be resumed: the original failure goes up, where a re-readable source restarts.
+        const now = yield* status(session).pipe(Effect.catchAll(() => Effect.fail(error)))
         if (now.offset < chunkStart || now.offset > chunkStart + chunk.length) {
           return yield* Effect.fail(error)
         }
