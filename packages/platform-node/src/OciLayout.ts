@@ -35,6 +35,7 @@ import { writeVerified } from "./internal/ociLayoutBlobWrite.js"
 import { fileSize, type FsError, mkdirp, readLimited, readStream, writeAtomic } from "./internal/ociLayoutFs.js"
 import * as IndexEdit from "./internal/ociLayoutIndex.js"
 import * as Paths from "./internal/ociLayoutPaths.js"
+import * as Walk from "./internal/ociLayoutWalk.js"
 import * as NodeBlobSource from "./NodeBlobSource.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -341,17 +342,17 @@ export const setRef = (
  * @category index
  */
 export const removeRef = (layout: OciLayout, name: string): Effect.Effect<boolean, OciLayoutError> =>
-  Effect.map(
-    updateIndex(layout, (index) => {
-      const next = IndexEdit.withoutRef(index, name)
-      return next.manifests.length === index.manifests.length ? index : next
-    }),
-    (index) => index.manifests.every((d) => IndexEdit.refNameOf(d) !== name)
-  ).pipe(
-    Effect.zipWith(Effect.succeed(name), (gone) => gone),
-    Effect.flatMap(() => Effect.succeed(true)),
-    Effect.zipLeft(Effect.void)
-  )
+  Effect.suspend(() => {
+    let removed = false
+    return Effect.map(
+      updateIndex(layout, (index) => {
+        const next = IndexEdit.withoutRef(index, name)
+        removed = next.manifests.length !== index.manifests.length
+        return removed ? next : index
+      }),
+      () => removed
+    )
+  })
 
 /**
  * The named entries of `index.json`, in order.
@@ -553,16 +554,13 @@ export const blobSource = (
   Effect.gen(function*() {
     const location = yield* locate(layout, descriptor.digest)
     const size = yield* existingSize(location, descriptor.size)
-    const file = yield* NodeBlobSource.fromFile(location.file, { digest: location.digest, size }).pipe(
-      Effect.orDie
-    )
     return BlobSource.make({
-      digest: file.digest,
-      size: file.size,
+      digest: location.digest,
+      size,
       open: (offset) =>
         offset === 0
-          ? Digest.verify({ digest: file.digest, size: file.size, subject: "blob" })(file.open(0))
-          : file.open(offset)
+          ? Digest.verify({ digest: location.digest, size, subject: "blob" })(NodeBlobSource.readFile(location.file))
+          : NodeBlobSource.readFile(location.file, offset)
     })
   })
 
@@ -605,9 +603,247 @@ export const writeBlob = <E, R>(
     if (Option.isSome(existing) && existing.value === size) {
       return { digest: location.digest, size, written: false }
     }
-    yield* Effect.mapError(
-      writeVerified(location, size, stream),
-      (e) => (e instanceof Object && "_tag" in e && e._tag === "FsError" ? fromFs(e as FsError) : e) as never
-    )
+    yield* writeVerified(location, size, stream, (e) => fromFs(e))
     return { digest: location.digest, size, written: true }
   }).pipe(Effect.withSpan("OciLayout.writeBlob", { attributes: { "blob.digest": digest, "blob.size": size } }))
+
+// ---------------------------------------------------------------------------------------------
+// registry ⇄ layout
+// ---------------------------------------------------------------------------------------------
+
+type Env = RegistryClient | Digest.Hasher
+
+const toReference = (input: Registry.ReferenceInput) =>
+  typeof input === "string" ? Reference.parseEffect(input) : Effect.succeed(input)
+
+const at = (ref: Reference.Reference, digest: string) =>
+  Reference.make({ registry: ref.registry, repository: ref.repository, digest })
+
+const platformName = (platform: Manifest.PlatformSpec) =>
+  typeof platform === "string"
+    ? platform
+    : [platform.os, platform.architecture, platform.variant].filter(Boolean).join("/")
+
+/**
+ * Options of `pullToLayout`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PullOptions {
+  /**
+   * `"all"` (the default): an index is stored whole, every child including attestation manifests,
+   * so every digest stays valid. A platform (`os/arch[/variant]` or a `Platform`): only that
+   * platform's image, and the `index.json` entry names its manifest.
+   */
+  readonly platform?: Manifest.PlatformSpec | "all" | undefined
+  /** Blobs downloaded at the same time. Default 4. */
+  readonly concurrency?: number | undefined
+  /** The name of the `index.json` entry. Default: the reference's tag (`latest` without tag or digest). */
+  readonly tag?: string | undefined
+}
+
+/**
+ * What `pullToLayout` did.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PullResult {
+  /** The digest of the manifest `index.json` now names (the index, or the chosen platform's image). */
+  readonly digest: Digest.Digest
+  readonly descriptor: Manifest.Descriptor
+  /** The `org.opencontainers.image.ref.name` of the entry (none for a digest-only reference). */
+  readonly tag: string | undefined
+  /** Manifests stored (indexes and images). */
+  readonly manifests: number
+  /** Config and layer blobs downloaded. */
+  readonly blobs: number
+  /** Config and layer blobs the layout had already. */
+  readonly existed: number
+  /** Bytes written (blobs and manifests). */
+  readonly bytes: number
+}
+
+/**
+ * Pull an image or index from a registry into an OCI layout directory (created if missing):
+ * every blob streamed from the registry into `writeBlob` (verified twice: by the registry
+ * stream and while written), concurrently, skipping blobs the layout has; then the manifests,
+ * children before parents, as their exact bytes; then the `index.json` entry, named by the tag
+ * (other entries are kept). The result reads back with `skopeo copy oci:<dir>:<tag>` with the
+ * same digests.
+ *
+ * @since 0.1.0
+ * @category transfer
+ */
+export const pullToLayout = (
+  reference: Registry.ReferenceInput,
+  dir: string,
+  options: PullOptions = {}
+): Effect.Effect<PullResult, RegistryError | OciLayoutError, Env> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(reference)
+    const concurrency = options.concurrency ?? 4
+    const tag = options.tag ?? ref.tag ?? (ref.digest === undefined ? Reference.latestTag : undefined)
+    const layout = yield* init(dir)
+    if (tag !== undefined) yield* validRefName(layout, tag)
+    let root = yield* Registry.getManifest(ref)
+    let descriptor: Manifest.Descriptor = { mediaType: root.mediaType, digest: root.digest, size: root.size }
+    const platform = options.platform ?? "all"
+    if (platform !== "all" && Manifest.isIndexLike(root.manifest)) {
+      const chosen = Manifest.selectPlatform(root.manifest, platform)
+      if (Option.isNone(chosen)) {
+        return yield* new InvalidManifest({
+          reason: "SchemaViolation",
+          mediaType: root.mediaType,
+          detail: `${Reference.format(ref)} has no image for ${platformName(platform)}`
+        })
+      }
+      root = yield* Registry.getManifest(yield* at(ref, chosen.value.digest))
+      descriptor = {
+        mediaType: root.mediaType,
+        digest: root.digest,
+        size: root.size,
+        ...(chosen.value.platform !== undefined ? { platform: chosen.value.platform } : {})
+      }
+    }
+    const graph = yield* Walk.walk(
+      root,
+      (child) => Effect.flatMap(at(ref, child.digest), (childRef) => Registry.getManifest(childRef)),
+      concurrency
+    )
+    let blobs = 0
+    let existed = 0
+    let bytes = 0
+    yield* Effect.forEach(graph.blobs, (blob) =>
+      writeBlob(layout, blob.digest, blob.size, Registry.getBlob(ref, blob)).pipe(
+        Effect.tap((result) =>
+          Effect.sync(() => {
+            if (result.written) {
+              blobs++
+              bytes += result.size
+            } else existed++
+          })
+        )
+      ), { concurrency, discard: true })
+    for (const manifest of graph.manifests) {
+      const result = yield* writeBlob(layout, manifest.digest, manifest.size, Stream.succeed(manifest.bytes))
+      if (result.written) {
+        bytes += result.size
+      }
+    }
+    yield* tag !== undefined
+      ? setRef(layout, tag, descriptor)
+      : Effect.asVoid(updateIndex(layout, (index) =>
+        IndexEdit.withEntry(index, descriptor)))
+    return { digest: root.digest, descriptor, tag, manifests: graph.manifests.length, blobs, existed, bytes }
+  }).pipe(Effect.withSpan("OciLayout.pullToLayout", {
+    attributes: { "image.reference": String(reference), "layout.path": dir }
+  }))
+
+/**
+ * Options of `pushFromLayout`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PushOptions {
+  /** Blobs uploaded at the same time. Default 4. */
+  readonly concurrency?: number | undefined
+}
+
+/**
+ * What `pushFromLayout` did.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PushResult {
+  /** Where the root manifest went (the target's tag, or its digest). */
+  readonly reference: Reference.Reference
+  readonly digest: Digest.Digest
+  /** Manifests pushed (indexes and images). */
+  readonly manifests: number
+  readonly blobs: { readonly uploaded: number; readonly mounted: number; readonly existed: number }
+  readonly bytesUploaded: number
+}
+
+/**
+ * Push an image or index from an OCI layout directory to a registry, preserving every digest:
+ * the entry `ref` names (a ref name of `index.json`, or a digest) is read and verified, indexes
+ * are followed to every child, all blobs are checked to be present with their sizes, then
+ * uploaded concurrently from their files (re-readable, so interrupted uploads resume; read from
+ * the start they are verified, and the registry checks each digest: a corrupted file fails with
+ * `DigestMismatch` and is never stored), then the manifests are put
+ * as their stored bytes, children by digest, the root last under the target's tag. A target
+ * with neither tag nor digest gets `ref` as its tag when `ref` is a valid tag, else `latest`.
+ *
+ * @since 0.1.0
+ * @category transfer
+ */
+export const pushFromLayout = (
+  dir: string,
+  ref: string,
+  target: Registry.ReferenceInput,
+  options: PushOptions = {}
+): Effect.Effect<PushResult, RegistryError | OciLayoutError, Env> =>
+  Effect.gen(function*() {
+    const dst = yield* toReference(target)
+    const concurrency = options.concurrency ?? 4
+    const layout = yield* open(dir)
+    const root = yield* readManifest(layout, ref)
+    if (dst.digest !== undefined && dst.digest !== root.digest) {
+      return yield* new DigestMismatch({ subject: "manifest", expected: dst.digest, actual: root.digest })
+    }
+    const graph = yield* Walk.walk(root, (child) => readManifest(layout, child), concurrency)
+    const sources = yield* Effect.forEach(graph.blobs, (blob) =>
+      Effect.map(blobSource(layout, blob), (source) => ({ blob, source })))
+    let uploaded = 0
+    let mounted = 0
+    let existed = 0
+    let bytesUploaded = 0
+    yield* Effect.forEach(sources, ({ blob, source }) =>
+      Registry.uploadBlob(dst, source).pipe(
+        // A file that fails its verification inside a streamed request body is reported by the
+        // HTTP layer as a transport failure: read the file once more to give the real reason.
+        Effect.catchTag("TransportError", (error) =>
+          Stream.runDrain(readBlob(layout, blob)).pipe(Effect.zipRight(Effect.fail(error)))),
+        Effect.tap((result) =>
+          Effect.sync(() => {
+            if (result.outcome === "uploaded") {
+              uploaded++
+              bytesUploaded += result.size
+            } else if (result.outcome === "mounted") {
+              mounted++
+            } else existed++
+          })
+        )
+      ), { concurrency, discard: true })
+    for (const manifest of graph.manifests) {
+      if (manifest.digest === root.digest) {
+        continue
+      }
+      yield* Registry.putManifest(yield* at(dst, manifest.digest), {
+        bytes: manifest.bytes,
+        mediaType: manifest.mediaType
+      })
+    }
+    const tag = dst.tag ?? (dst.digest !== undefined
+      ? undefined
+      : !Digest.isDigest(ref) && Either.isRight(Reference.make({ ...dst, tag: ref }))
+      ? ref
+      : Reference.latestTag)
+    const destination = tag !== undefined
+      ? yield* Reference.make({ registry: dst.registry, repository: dst.repository, tag })
+      : yield* at(dst, root.digest)
+    yield* Registry.putManifest(destination, { bytes: root.bytes, mediaType: root.mediaType })
+    return {
+      reference: destination,
+      digest: root.digest,
+      manifests: graph.manifests.length,
+      blobs: { uploaded, mounted, existed },
+      bytesUploaded
+    }
+  }).pipe(Effect.withSpan("OciLayout.pushFromLayout", {
+    attributes: { "layout.path": dir, "layout.ref": ref, "image.target": String(target) }
+  }))

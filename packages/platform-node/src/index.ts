@@ -27,4 +27,9 @@ export * as NodeRegistry from "./NodeRegistry.js"
 /**
  * @since 0.1.0
  */
+export * as OciLayout from "./OciLayout.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as RegistryServer from "./RegistryServer.js"

@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs/promises"
-import { type FsError, fsError, mkdirp, removeQuietly, syncDir } from "./ociLayoutFs.js"
+import { FsError, fsError, mkdirp, removeQuietly, syncDir } from "./ociLayoutFs.js"
 import type { BlobLocation } from "./ociLayoutPaths.js"
 import { temporaryFile } from "./ociLayoutPaths.js"
 
@@ -31,15 +31,17 @@ const writeAll = (handle: Fs.FileHandle, bytes: Uint8Array, path: string) =>
   })
 
 /**
- * Stream `stream` into `location.file`, verified against `location.digest` and `size`.
+ * Stream `stream` into `location.file`, verified against `location.digest` and `size`; file
+ * system failures are reported through `onFsError`.
  *
  * @internal
  */
-export const writeVerified = <E, R>(
+export const writeVerified = <E, R, F>(
   location: BlobLocation,
   size: number,
-  stream: Stream.Stream<Uint8Array, E, R>
-): Effect.Effect<void, FsError | DigestMismatch | E, R | Digest.Hasher> =>
+  stream: Stream.Stream<Uint8Array, E, R>,
+  onFsError: (error: FsError) => F
+): Effect.Effect<void, F | DigestMismatch | E, R | Digest.Hasher> =>
   Effect.suspend(() => {
     const temporary = temporaryFile(location.dir)
     const written = Effect.acquireUseRelease(
@@ -60,6 +62,7 @@ export const writeVerified = <E, R>(
         Effect.tryPromise({ try: () => Fs.rename(temporary, location.file), catch: fsError(location.file, "rename") })
       ),
       Effect.zipRight(syncDir(location.dir)),
+      Effect.catchIf((error): error is FsError => error instanceof FsError, (error) => Effect.fail(onFsError(error))),
       Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : removeQuietly(temporary))
     )
   })
