@@ -802,12 +802,8 @@ export const pushFromLayout = (
     let mounted = 0
     let existed = 0
     let bytesUploaded = 0
-    yield* Effect.forEach(sources, ({ blob, source }) =>
+    yield* Effect.forEach(sources, ({ source }) =>
       Registry.uploadBlob(dst, source).pipe(
-        // A file that fails its verification inside a streamed request body is reported by the
-        // HTTP layer as a transport failure: read the file once more to give the real reason.
-        Effect.catchTag("TransportError", (error) =>
-          Stream.runDrain(readBlob(layout, blob)).pipe(Effect.zipRight(Effect.fail(error)))),
         Effect.tap((result) =>
           Effect.sync(() => {
             if (result.outcome === "uploaded") {

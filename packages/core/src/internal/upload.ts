@@ -165,15 +165,25 @@ export const complete = <E = never, R = never>(
   session: UploadSession,
   digest: Digest.Digest,
   body?: { readonly stream: Stream.Stream<Uint8Array, E, R>; readonly length: number } | Uint8Array
-): Effect.Effect<Digest.Digest, RegistryError, RegistryClient | R> =>
+): Effect.Effect<Digest.Digest, RegistryError | E, RegistryClient | R> =>
   Effect.gen(function*() {
     const client = yield* RegistryClient
     const context = yield* Effect.context<R>()
+    // A streamed body that fails (a file that does not verify, a source that breaks) surfaces to
+    // the HTTP client as a transport error; remember the real cause so it is reported, not retried.
+    let bodyFailure: Option.Option<E> = Option.none()
     const httpBody = body === undefined
       ? HttpBody.uint8Array(new Uint8Array(0), octetStream)
       : body instanceof Uint8Array
       ? HttpBody.uint8Array(body, octetStream)
-      : HttpBody.stream(Stream.provideContext(body.stream, context), octetStream, body.length)
+      : HttpBody.stream(
+        body.stream.pipe(
+          Stream.tapError((error) => Effect.sync(() => (bodyFailure = Option.some(error)))),
+          Stream.provideContext(context)
+        ),
+        octetStream,
+        body.length
+      )
     const url = withDigest(session.location, digest)
     const response = yield* client.execute({
       registry: session.registry,
@@ -184,7 +194,11 @@ export const complete = <E = never, R = never>(
       notFound: "upload",
       repository: session.repository,
       idempotent: false
-    })
+    }).pipe(
+      Effect.catchAll((error): Effect.Effect<never, RegistryError | E> =>
+        Option.match(bodyFailure, { onNone: () => Effect.fail(error), onSome: (cause) => Effect.fail(cause) })
+      )
+    )
     yield* discard(response)
     const announced = headerRecord(response)["docker-content-digest"]
     if (announced !== undefined && Either.isRight(Digest.parse(announced.trim())) && announced.trim() !== digest) {
