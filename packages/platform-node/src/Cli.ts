@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import { root } from "./internal/cli/global.js"
+import * as Layout from "./internal/cli/layout.js"
 import * as Manage from "./internal/cli/manage.js"
 import { errorLine, exitCodeOf } from "./internal/cli/output.js"
 import * as Read from "./internal/cli/read.js"
@@ -25,7 +26,7 @@ import * as Serve from "./internal/cli/serve.js"
  */
 export const command = root.pipe(
   Command.withDescription("ocireg: talk to OCI / Docker registries"),
-  Command.withSubcommands([...Read.commands, ...Manage.commands, Serve.registry])
+  Command.withSubcommands([...Read.commands, ...Layout.commands, ...Manage.commands, Serve.registry])
 )
 
 const cli = Command.run(command, { name: "ocireg", version: "0.1.0" })

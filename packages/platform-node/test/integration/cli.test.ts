@@ -14,6 +14,7 @@ import {
   type RunningRegistry,
   type SeededImage,
   seedImage,
+  skopeoCopy,
   startRegistry,
   startTokenServer,
   type TokenServer
@@ -129,6 +130,19 @@ describeIntegration("the ocireg CLI", ["docker-registry", "skopeo", "openssl"], 
     const deleted = await ocireg(["delete", `${host}/copy/app:v2`])
     assert.strictEqual(deleted.code, 0, deleted.stderr)
     assert.strictEqual((await ocireg(["digest", `${host}/copy/app:v1`])).code, 4, "the manifest is gone, v1 with it")
+  })
+
+  it("pulls to an OCI layout that skopeo copies back with identical digests, and pushes from it", async () => {
+    const host = registries.open!.host
+    const dir = path.join(home, "pulled")
+    const pulled = await ocireg(["--json", "pull", `${host}/team/app:v1`, dir])
+    assert.strictEqual(pulled.code, 0, pulled.stderr)
+    assert.strictEqual(JSON.parse(pulled.stdout).digest, images.open!.root.digest)
+    await skopeoCopy(`oci:${dir}:v1`, `docker://${host}/roundtrip/app:v1`, { all: true, preserveDigests: true })
+    assert.strictEqual((await ocireg(["digest", `${host}/roundtrip/app:v1`])).stdout.trim(), images.open!.root.digest)
+    const pushed = await ocireg(["--json", "push", `${dir}:v1`, `${host}/pushed/app:v1`])
+    assert.strictEqual(pushed.code, 0, pushed.stderr)
+    assert.strictEqual(JSON.parse(pushed.stdout).digest, images.open!.root.digest)
   })
 
   it("exits 4 for a missing tag, 2 for bad usage, with one error line", async () => {

@@ -1,0 +1,67 @@
+/**
+ * Subcommands between registries and OCI image layouts on disk: pull, push.
+ *
+ * @internal
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as OciLayout from "../../OciLayout.js"
+import { clientLayer, root } from "./global.js"
+import { bytes, result } from "./output.js"
+
+const jobs = Options.integer("jobs").pipe(
+  Options.withAlias("j"),
+  Options.withDefault(4),
+  Options.withDescription("blobs transferred at the same time")
+)
+
+const pull = Command.make("pull", {
+  reference: Args.text({ name: "reference" }),
+  dir: Args.text({ name: "dir" }).pipe(Args.withDescription("the OCI layout directory (created if missing)")),
+  jobs
+}, (args) =>
+  Effect.gen(function*() {
+    const global = yield* root
+    const pulled = yield* OciLayout.pullToLayout(args.reference, args.dir, {
+      platform: Option.getOrElse(global.platform, () => "all" as const),
+      concurrency: args.jobs
+    }).pipe(Effect.provide(clientLayer(global, [args.reference])))
+    yield* result(global.json, pulled, () => [
+      `${args.dir}:${pulled.tag ?? pulled.digest}: ${pulled.digest}`,
+      `${pulled.manifests} manifests, ${pulled.blobs} blobs (${bytes(pulled.bytes)}) verified and written`
+    ])
+  })).pipe(
+    Command.withDescription("pull an image (all platforms, or --platform) into an OCI layout, verifying digests")
+  )
+
+/** `dir:tag` (as skopeo's oci: transport writes it) split into the directory and the ref. */
+const splitLayoutRef = (input: string) => {
+  const colon = input.lastIndexOf(":")
+  return colon > 0 && !input.slice(colon + 1).includes("/")
+    ? { dir: input.slice(0, colon), ref: input.slice(colon + 1) }
+    : { dir: input, ref: "latest" }
+}
+
+const push = Command.make("push", {
+  layout: Args.text({ name: "dir[:tag]" }).pipe(Args.withDescription("an OCI layout and the tag (or digest) in it")),
+  reference: Args.text({ name: "reference" }),
+  jobs
+}, (args) =>
+  Effect.gen(function*() {
+    const global = yield* root
+    const { dir, ref } = splitLayoutRef(args.layout)
+    const pushed = yield* OciLayout.pushFromLayout(dir, ref, args.reference, { concurrency: args.jobs }).pipe(
+      Effect.provide(clientLayer(global, [args.reference]))
+    )
+    yield* result(global.json, pushed, () => [
+      `${args.reference}: ${pushed.digest}`,
+      `${pushed.manifests} manifests; blobs: ${pushed.blobs.uploaded} uploaded (${bytes(pushed.bytesUploaded)}), ` +
+      `${pushed.blobs.existed} already there`
+    ])
+  })).pipe(Command.withDescription("push an image or index from an OCI layout, keeping its digests"))
+
+/** The layout subcommands. */
+export const commands = [pull, push] as const
