@@ -13,8 +13,9 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as BlobSource from "./BlobSource.js"
 import * as Digest from "./Digest.js"
+import * as Download from "./internal/download.js"
 import { normalizeContentType, parseContentLength } from "./internal/headers.js"
-import { headerRecord, transportError } from "./internal/http.js"
+import { headerRecord } from "./internal/http.js"
 import { displayUrl, readLimited } from "./internal/http.js"
 import * as Paging from "./internal/paging.js"
 import * as ReferrersFallback from "./internal/referrersFallback.js"
@@ -368,6 +369,8 @@ const toBlob = (input: BlobInput) => {
  * `GET /v2/<name>/blobs/<digest>`: the blob's bytes as a stream. The bytes are hashed as they
  * pass and the stream fails with `DigestMismatch` if they do not match the digest (or the size,
  * when given); nothing is buffered. Redirects to blob storage are followed without credentials.
+ * A body that breaks, stalls or ends short is resumed with a `Range` request where it stopped.
+ * Holds one of the registry's download slots while it runs.
  *
  * @since 0.1.0
  * @category operations
@@ -379,29 +382,7 @@ export const getBlob = (
   Stream.unwrap(Effect.gen(function*() {
     const ref = yield* toReference(repository)
     const { digest, size } = yield* toBlob(blob)
-    const client = yield* RegistryClient
-    const path = `/v2/${ref.repository}/blobs/${digest}`
-    const response = yield* client.execute({
-      registry: ref.registry,
-      method: "GET",
-      path,
-      scopes: pull(ref),
-      notFound: "blob",
-      repository: ref.repository,
-      reference: digest
-    })
-    const declared = parseContentLength(headerRecord(response)["content-length"])
-    if (declared !== undefined && size !== undefined && declared !== size) {
-      yield* Effect.ignore(Stream.runDrain(Stream.take(response.stream, 0)))
-      return yield* Effect.fail(
-        new DigestMismatch({ subject: "blob", expected: digest, expectedSize: size, actualSize: declared })
-      )
-    }
-    const url = client.baseUrl(ref.registry).href + path.slice(1)
-    return response.stream.pipe(
-      Stream.mapError(transportError("GET", url)),
-      Digest.verify({ digest, size: size ?? declared, subject: "blob" })
-    )
+    return Download.blobStream(ref, digest, size)
   })).pipe(
     Stream.withSpan("Registry.getBlob", {
       attributes: { ...spanAttributes(repository), "blob.digest": blobDigestOf(blob) }

@@ -23,6 +23,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import { CredentialStore } from "./CredentialStore.js"
 import { basicHeader, bearerHeader, type HostAuth, isLoopback, makeTokenCache, TokenKey } from "./internal/auth.js"
 import { bearerError, mergeScopes, parseChallenges, parseScopes } from "./internal/challenge.js"
@@ -68,6 +69,13 @@ export interface Options {
    * Default true.
    */
   readonly streamingUploads?: boolean | undefined
+  /** A body that makes no progress for this long fails with a `Timeout` (0 or infinity: never). Default 30 seconds. */
+  readonly idleTimeout?: Duration.DurationInput | undefined
+  /**
+   * Blob transfers in flight per registry host and direction, shared by every operation using
+   * this client (so nested copies do not multiply it). Default 8.
+   */
+  readonly hostConcurrency?: number | undefined
   /** A last change to the `HttpClient` (proxies, extra headers, instrumentation). */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
 }
@@ -89,6 +97,8 @@ export interface ResolvedOptions {
   readonly maxRedirects: number
   readonly chunkSize: number
   readonly streamingUploads: boolean
+  readonly idleTimeout: Duration.Duration
+  readonly hostConcurrency: number
 }
 
 /**
@@ -141,6 +151,16 @@ export class RegistryClient extends Context.Tag("@ocireg/core/RegistryClient")<R
   readonly baseUrl: (registry: string) => URL
   readonly options: ResolvedOptions
   readonly stats: Effect.Effect<Stats>
+  /**
+   * Hold one of the host's transfer slots for the rest of the scope (`download` and `upload`
+   * have separate pools, so an upload that reads from the same registry cannot deadlock).
+   */
+  readonly transferPermit: (
+    registry: string,
+    direction: "download" | "upload"
+  ) => Effect.Effect<void, never, Scope.Scope>
+  /** The distinct `Warning: 299` texts registries have sent (each is also logged once). */
+  readonly warnings: Effect.Effect<ReadonlyArray<string>>
 }>() {}
 
 /**
@@ -215,7 +235,9 @@ const resolveOptions = (options: Options): ResolvedOptions => ({
   manifestSizeLimit: options.manifestSizeLimit ?? 4 * 1024 * 1024,
   maxRedirects: options.maxRedirects ?? 5,
   chunkSize: options.chunkSize ?? 16 * 1024 * 1024,
-  streamingUploads: options.streamingUploads ?? true
+  streamingUploads: options.streamingUploads ?? true,
+  idleTimeout: Duration.decode(options.idleTimeout ?? "30 seconds"),
+  hostConcurrency: Math.max(1, options.hostConcurrency ?? 8)
 })
 
 /**
@@ -242,6 +264,26 @@ export const make = (options: Options = {}) =>
       const host = apiHost(registry)
       return new URL(`${isInsecure(host) || isInsecure(registry) ? "http" : "https"}://${host}`)
     }
+
+    const permits = new Map<string, Effect.Semaphore>()
+    const transferPermit = (registry: string, direction: "download" | "upload") =>
+      Effect.suspend(() => {
+        const key = `${direction} ${apiHost(registry)}`
+        let semaphore = permits.get(key)
+        if (semaphore === undefined) {
+          semaphore = Effect.unsafeMakeSemaphore(resolved.hostConcurrency)
+          permits.set(key, semaphore)
+        }
+        return Effect.acquireRelease(semaphore.take(1), () => semaphore.release(1))
+      }).pipe(Effect.asVoid)
+
+    const warned = new Set<string>()
+    const noteWarnings = (response: HttpClientResponse.HttpClientResponse) =>
+      Effect.forEach(parseWarnings(headerRecord(response)["warning"]), (text) => {
+        if (warned.has(text)) return Effect.void
+        warned.add(text)
+        return Effect.logWarning(`registry warning: ${text}`)
+      }, { discard: true })
 
     const credentials = yield* Cache.make({
       capacity: 256,
@@ -310,6 +352,7 @@ export const make = (options: Options = {}) =>
           })
         )
         yield* Effect.logDebug(`${request.method} ${displayUrl(url.href)} ${response.status}`)
+        yield* noteWarnings(response)
         const location = headerRecord(response)["location"]
         if (!redirectStatuses.has(response.status) || location === undefined) return response
         yield* discard(response)
@@ -459,9 +502,27 @@ export const make = (options: Options = {}) =>
       execute,
       baseUrl,
       options: resolved,
-      stats: Ref.get(counters)
+      stats: Ref.get(counters),
+      transferPermit,
+      warnings: Effect.sync(() => [...warned])
     })
   })
+
+/**
+ * The texts of `Warning: 299 - "text"` headers (the code registries use for deprecations), from a
+ * header that may hold several comma-separated warnings.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const parseWarnings = (header: string | undefined): ReadonlyArray<string> => {
+  if (header === undefined) return []
+  const found: Array<string> = []
+  const pattern = /299\s+\S+\s+"((?:[^"\\]|\\.){0,1000})"/g
+  let match: RegExpExecArray | null
+  while ((match = pattern.exec(header)) !== null && found.length < 20) found.push(match[1]!.replace(/\\(.)/g, "$1"))
+  return found
+}
 
 const pathOf = (path: string) => displayUrl(new URL(path, "http://x").href).replace(/^http:\/\/x/, "")
 

@@ -1,0 +1,153 @@
+/**
+ * Blob downloads that survive broken connections: when a body fails or ends short, the rest is
+ * asked for with `Range: bytes=<received>-`. A `206` must continue exactly at that offset; a
+ * server that answers `200` with the whole blob has its first `received` bytes skipped (they
+ * were hashed already), so the digest check still covers the whole blob, once. A body that makes
+ * no progress for the client's idle timeout fails with a `Timeout`, and is resumed the same way.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import * as Digest from "../Digest.js"
+import type * as Reference from "../Reference.js"
+import { RegistryClient } from "../RegistryClient.js"
+import { DigestMismatch, InvalidResponse, type RegistryError, TransportError } from "../RegistryError.js"
+import { parseContentLength, parseContentRange } from "./headers.js"
+import { displayUrl, headerRecord, transportError } from "./http.js"
+
+/** How many times one download may be resumed. */
+export const maxResumes = 3
+
+/** Drop the first `count` bytes of a stream. */
+export const dropBytes = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, count: number) =>
+  count === 0 ? stream : stream.pipe(
+    Stream.mapAccum(count, (left, bytes) =>
+      left >= bytes.length
+        ? [left - bytes.length, bytes.subarray(bytes.length)] as const
+        : [0, bytes.subarray(left)] as const),
+    Stream.filter((bytes) => bytes.length > 0)
+  )
+
+/**
+ * Fail a stream with a `Timeout` when no bytes arrive for `idle`. One watchdog fiber per stream
+ * checks a timestamp the chunks refresh (a timer per chunk would cost more than the bytes).
+ */
+export const withIdleTimeout = <E, R>(
+  stream: Stream.Stream<Uint8Array, E, R>,
+  idle: Duration.Duration,
+  url: string
+): Stream.Stream<Uint8Array, E | TransportError, R> =>
+  Stream.suspend(() => {
+    const idleMillis = Duration.toMillis(idle)
+    if (!Number.isFinite(idleMillis) || idleMillis <= 0) return stream
+    let last = Date.now()
+    const watchdog: Effect.Effect<never, TransportError> = Effect.sleep(Duration.millis(Math.max(10, idleMillis / 4)))
+      .pipe(
+        Effect.zipRight(Effect.suspend(() =>
+          Date.now() - last > idleMillis
+            ? Effect.fail(
+              new TransportError({
+                method: "GET",
+                url: displayUrl(url),
+                reason: "Timeout",
+                detail: `no bytes for ${Duration.format(idle)}`
+              })
+            )
+            : Effect.void
+        )),
+        Effect.forever
+      )
+    return stream.pipe(
+      Stream.mapChunks((chunk) => {
+        last = Date.now()
+        return chunk
+      }),
+      Stream.interruptWhen(watchdog)
+    )
+  })
+
+/** A blob's bytes, resumed after failures, verified against its digest (and size when known). */
+export const blobStream = (
+  ref: Reference.Reference,
+  digest: Digest.Digest,
+  size: number | undefined
+): Stream.Stream<Uint8Array, RegistryError, RegistryClient | Digest.Hasher> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const client = yield* RegistryClient
+    yield* client.transferPermit(ref.registry, "download")
+    const path = `/v2/${ref.repository}/blobs/${digest}`
+    const url = new URL(path, client.baseUrl(ref.registry)).href
+    const idle = client.options.idleTimeout
+    let received = 0
+    let total = size
+
+    /** One request for the bytes from `offset` on. */
+    const request = (offset: number) =>
+      Stream.unwrap(Effect.gen(function*() {
+        const response = yield* client.execute({
+          registry: ref.registry,
+          method: "GET",
+          path,
+          headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+          scopes: [`repository:${ref.repository}:pull`],
+          notFound: "blob",
+          repository: ref.repository,
+          reference: digest
+        })
+        const headers = headerRecord(response)
+        const body = withIdleTimeout(response.stream.pipe(Stream.mapError(transportError("GET", url))), idle, url)
+        if (offset > 0 && response.status === 206) {
+          const range = parseContentRange(headers["content-range"])
+          if (
+            range === undefined || range.start !== offset ||
+            (total !== undefined && range.total !== undefined && range.total !== total)
+          ) {
+            yield* Effect.ignore(Stream.runDrain(Stream.take(response.stream, 0)))
+            return yield* Effect.fail(
+              new InvalidResponse({
+                method: "GET",
+                url: displayUrl(url),
+                reason: `the Range answer does not continue at byte ${offset}`
+              })
+            )
+          }
+          return body
+        }
+        const declared = parseContentLength(headers["content-length"])
+        if (declared !== undefined && total !== undefined && declared !== total) {
+          yield* Effect.ignore(Stream.runDrain(Stream.take(response.stream, 0)))
+          return yield* Effect.fail(
+            new DigestMismatch({ subject: "blob", expected: digest, expectedSize: total, actualSize: declared })
+          )
+        }
+        total ??= declared
+        return dropBytes(body, offset)
+      }))
+
+    /** The bytes from `received` on, resuming up to `maxResumes` times. */
+    const from = (attempt: number): Stream.Stream<Uint8Array, RegistryError, never> =>
+      Stream.suspend(() => {
+        const resume = (why: string) =>
+          Stream.unwrap(
+            Effect.as(Effect.logDebug(`blob ${digest} resumed at ${received} after: ${why}`), from(attempt + 1))
+          )
+        return request(received).pipe(
+          Stream.mapChunks((chunk) => {
+            for (const bytes of chunk) received += bytes.length
+            return chunk
+          }),
+          Stream.catchAll((error) =>
+            error._tag === "TransportError" && attempt < maxResumes ? resume(error.message) : Stream.fail(error)
+          ),
+          Stream.concat(Stream.suspend(() =>
+            total !== undefined && received < total && attempt < maxResumes
+              ? resume(`the body ended after ${received} of ${total} bytes`)
+              : Stream.empty
+          ))
+        )
+      })
+
+    return Digest.verify({ digest, size, subject: "blob" })(from(0))
+  }))
