@@ -14,7 +14,7 @@ import * as Stream from "effect/Stream"
 import * as BlobSource from "./BlobSource.js"
 import * as Digest from "./Digest.js"
 import * as Download from "./internal/download.js"
-import { normalizeContentType, parseContentLength } from "./internal/headers.js"
+import { normalizeContentType, parseContentLength, parseRateLimit } from "./internal/headers.js"
 import { headerRecord } from "./internal/http.js"
 import { displayUrl, readLimited } from "./internal/http.js"
 import * as Paging from "./internal/paging.js"
@@ -201,6 +201,8 @@ export interface ManifestResult {
   readonly size: number
   readonly bytes: Uint8Array
   readonly manifest: Manifest.Manifest
+  /** Docker Hub's pull allowance, when the registry sent `RateLimit-*` headers. */
+  readonly rateLimit: Option.Option<RateLimit>
 }
 
 /**
@@ -214,7 +216,25 @@ export interface ManifestHead {
   readonly digest: Digest.Digest
   readonly mediaType: string
   readonly size: number
+  /** Docker Hub's pull allowance, when the registry sent `RateLimit-*` headers. */
+  readonly rateLimit: Option.Option<RateLimit>
 }
+
+/**
+ * A registry's pull allowance (Docker Hub's \`RateLimit-Limit: 100;w=21600\`,
+ * \`RateLimit-Remaining: 76;w=21600\`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RateLimit {
+  readonly limit?: number | undefined
+  readonly remaining?: number | undefined
+  readonly windowSeconds?: number | undefined
+}
+
+const rateLimitOf = (response: HttpClientResponse.HttpClientResponse): Option.Option<RateLimit> =>
+  Option.fromNullable(parseRateLimit(headerRecord(response)))
 
 /**
  * Options of `getManifest` and `headManifest`.
@@ -297,7 +317,8 @@ export const getManifest = (
       mediaType: manifest.mediaType,
       size: bytes.length,
       bytes,
-      manifest
+      manifest,
+      rateLimit: rateLimitOf(response)
     } satisfies ManifestResult
   }).pipe(Effect.withSpan("Registry.getManifest", { attributes: spanAttributes(reference) }))
 
@@ -335,7 +356,13 @@ export const headManifest = (
     const digest = ref.digest ?? Option.getOrUndefined(announced)
     if (digest === undefined || size === undefined || headers["content-type"] === undefined) {
       const full = yield* getManifest(ref, options)
-      return { reference: ref, digest: full.digest, mediaType: full.mediaType, size: full.size }
+      return {
+        reference: ref,
+        digest: full.digest,
+        mediaType: full.mediaType,
+        size: full.size,
+        rateLimit: full.rateLimit
+      }
     }
     if (
       Option.isSome(announced) && announced.value !== digest &&
@@ -344,8 +371,23 @@ export const headManifest = (
       return yield* Effect.fail(new DigestMismatch({ subject: "manifest", expected: digest, actual: announced.value }))
     }
     const mediaType = normalizeContentType(headers["content-type"]) ?? headers["content-type"]
-    return { reference: ref, digest, mediaType, size }
+    return { reference: ref, digest, mediaType, size, rateLimit: rateLimitOf(response) }
   }).pipe(Effect.withSpan("Registry.headManifest", { attributes: spanAttributes(reference) }))
+
+/**
+ * Ask how many pulls are left: a `HEAD` of the manifest (which Docker Hub does not count as a
+ * pull) read for `RateLimit-Limit` / `RateLimit-Remaining`. `None` when the registry sends no
+ * such headers. Callers can pause before they hit the wall.
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const rateLimit = (
+  reference: ReferenceInput
+): Effect.Effect<Option.Option<RateLimit>, RegistryError, RegistryClient | Digest.Hasher> =>
+  Effect.map(headManifest(reference), (head) => head.rateLimit).pipe(
+    Effect.withSpan("Registry.rateLimit", { attributes: spanAttributes(reference) })
+  )
 
 // ---------------------------------------------------------------------------------------------
 // blobs
@@ -712,6 +754,7 @@ export const uploadBlob = <E, R>(
       ? { digest: source.digest, from: options.mountFrom }
       : undefined
     const attempt = Effect.gen(function*() {
+      yield* client.transferPermit(ref.registry, "upload")
       const started = yield* Upload.start(ref.registry, ref.repository, mount)
       if (started._tag === "Mounted") return result("mounted")
       yield* Upload.uploadSource(started.session, source, {
@@ -719,7 +762,7 @@ export const uploadBlob = <E, R>(
         streaming: client.options.streamingUploads
       })
       return result("uploaded")
-    })
+    }).pipe(Effect.scoped)
     return yield* source.rereadable
       ? Effect.retry(attempt, {
         times: 2,

@@ -25,7 +25,15 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { CredentialStore } from "./CredentialStore.js"
-import { basicHeader, bearerHeader, type HostAuth, isLoopback, makeTokenCache, TokenKey } from "./internal/auth.js"
+import {
+  basicHeader,
+  bearerHeader,
+  type HostAuth,
+  isLinkLocal,
+  isLoopback,
+  makeTokenCache,
+  TokenKey
+} from "./internal/auth.js"
 import { bearerError, mergeScopes, parseChallenges, parseScopes } from "./internal/challenge.js"
 import { discard, displayUrl, headerRecord, responseError, transportError } from "./internal/http.js"
 import {
@@ -223,7 +231,6 @@ export const apiHost = (registry: string): string =>
   dockerHub.has(registry.toLowerCase()) ? "registry-1.docker.io" : registry
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308])
-const linkLocal = /^(169\.254\.\d{1,3}\.\d{1,3}|\[fe[89ab][0-9a-f]?:[^\]]*\]|metadata\.google\.internal)$/i
 
 const resolveOptions = (options: Options): ResolvedOptions => ({
   userAgent: options.userAgent ?? "ocireg/0.1.0",
@@ -368,7 +375,7 @@ export const make = (options: Options = {}) =>
         if (next.protocol === "http:" && url.protocol === "https:" && !isInsecure(next.host)) {
           return yield* refuse(`redirect from HTTPS to plain HTTP ${next.host}`)
         }
-        if (linkLocal.test(next.hostname) || linkLocal.test(next.host)) {
+        if (isLinkLocal(next.hostname)) {
           return yield* refuse(`redirect to link-local address ${next.hostname}`)
         }
         const method = response.status === 303 && request.method !== "HEAD" ? "GET" : request.method

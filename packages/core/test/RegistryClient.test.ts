@@ -6,8 +6,9 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { fakeRegistry, json, type Recorded } from "./support/fakeRegistry.js"
+import { fakeRegistry, json, type Recorded, sha256Hex } from "./support/fakeRegistry.js"
 
 const registry = "registry.test"
 const realm = "https://auth.registry.test/token"
@@ -331,6 +332,78 @@ describe("RegistryClient transport", () => {
       assert.strictEqual(calls, 1, "still waiting after 1 s")
       yield* TestClock.adjust("1 second")
       assert.deepStrictEqual(yield* Fiber.join(fiber), ["late"])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("never follows a realm to a link-local or metadata address, even anonymously", () => {
+    const { layer, log } = fakeRegistry(() =>
+      new Response("", {
+        status: 401,
+        headers: { "www-authenticate": "Bearer realm=\"http://169.254.169.254/latest/meta-data/\"" }
+      })
+    )
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(Registry.listAllTags(`${registry}/app`))
+      assert.strictEqual(error._tag === "AuthenticationError" && error.reason, "InsecureTransport")
+      assert.isTrue(log.every((r) => r.url.hostname !== "169.254.169.254"))
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("logs each Warning: 299 once and keeps it for callers", () => {
+    const { layer } = fakeRegistry(() =>
+      json({ name: "app", tags: [] }, {
+        headers: { warning: "299 - \"this repository is deprecated\", 299 - \"second \\\"quoted\\\" warning\"" }
+      })
+    )
+    return Effect.gen(function*() {
+      yield* Registry.listAllTags(`${registry}/app`)
+      yield* Registry.listAllTags(`${registry}/app`)
+      const client = yield* RegistryClient.RegistryClient
+      assert.deepStrictEqual(yield* client.warnings, ["this repository is deprecated", "second \"quoted\" warning"])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("reads Docker Hub's rate limit from a HEAD", () => {
+    const { layer, log } = fakeRegistry(() =>
+      new Response(null, {
+        headers: {
+          "docker-content-digest": `sha256:${"a".repeat(64)}`,
+          "content-type": "application/vnd.oci.image.index.v1+json",
+          "content-length": "100",
+          "ratelimit-limit": "100;w=21600",
+          "ratelimit-remaining": "76;w=21600"
+        }
+      })
+    )
+    return Effect.gen(function*() {
+      const limit = yield* Registry.rateLimit(`${registry}/app:v1`)
+      assert.deepStrictEqual(limit._tag === "Some" ? limit.value : undefined, {
+        limit: 100,
+        remaining: 76,
+        windowSeconds: 21600
+      })
+      assert.deepStrictEqual(log.map((r) => r.method), ["HEAD"])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.live("holds blob downloads to hostConcurrency per host, however many are started", () => {
+    let inFlight = 0
+    let peak = 0
+    const bytes = new TextEncoder().encode("blob")
+    const digest = `sha256:${sha256Hex(bytes)}`
+    const { layer } = fakeRegistry(async () => {
+      inFlight++
+      peak = Math.max(peak, inFlight)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      inFlight--
+      return new Response(bytes)
+    }, { client: { hostConcurrency: 2 } })
+    return Effect.gen(function*() {
+      yield* Effect.all(
+        Array.from({ length: 10 }, () => Stream.runDrain(Registry.getBlob(`${registry}/app`, digest))),
+        { concurrency: "unbounded" }
+      )
+      assert.strictEqual(peak, 2)
     }).pipe(Effect.provide(layer))
   })
 })

@@ -74,6 +74,11 @@ const loopbackHost = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/i
 /** Whether a host (`name[:port]`) is on this machine. */
 export const isLoopback = (host: string): boolean => loopbackHost.test(host)
 
+const linkLocal = /^(169\.254\.\d{1,3}\.\d{1,3}|\[?fe[89ab][0-9a-f]?:[^\]]*\]?|metadata\.google\.internal|metadata)$/i
+
+/** Whether a host name is link-local or a cloud metadata endpoint (never a registry or realm). */
+export const isLinkLocal = (hostname: string): boolean => linkLocal.test(hostname)
+
 const site = (hostname: string): string => {
   if (/^[\d.]+$/.test(hostname) || hostname.startsWith("[")) return hostname
   return hostname.split(".").slice(-2).join(".")
@@ -90,6 +95,7 @@ export const realmPolicy = (
   options: { readonly insecure: (host: string) => boolean; readonly trustedRealms: ReadonlyArray<string> }
 ): Either.Either<void, string> => {
   if (realm.protocol !== "https:" && realm.protocol !== "http:") return Either.left(`realm scheme ${realm.protocol}`)
+  if (isLinkLocal(realm.hostname)) return Either.left(`realm ${realm.hostname} is a link-local or metadata address`)
   if (realm.protocol === "http:" && !isLoopback(realm.host) && !options.insecure(realm.host)) {
     return Either.left(`realm ${displayUrl(realm.href)} is plain HTTP`)
   }
@@ -134,6 +140,9 @@ const fetchToken = (client: HttpClient.HttpClient, options: TokenOptions) => (ke
       try: () => new URL(key.realm),
       catch: () => fail("TokenExchangeFailed", "the challenge's realm is not a URL")
     })
+    if (isLinkLocal(realm.hostname)) {
+      return yield* fail("InsecureTransport", `the realm ${realm.hostname} is a link-local or metadata address`)
+    }
     const credential = yield* options.credential(key.registry)
     const scopes = key.scope === "" ? [] : key.scope.split(" ")
     if (Option.isSome(credential)) {
