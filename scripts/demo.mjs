@@ -47,7 +47,9 @@ const generateLayout = async (dir, tag, platforms) => {
     const layer = tar("hello.txt", Buffer.concat([Buffer.from(`hello from ${platform}\n`), randomBytes(256 * 1024)]))
     const layerDesc = await put(layer)
     const config = Buffer.from(JSON.stringify({
-      architecture, os, ...(variant ? { variant } : {}),
+      architecture,
+      os,
+      ...(variant ? { variant } : {}),
       created: new Date().toISOString(),
       rootfs: { type: "layers", diff_ids: [layerDesc.digest] },
       config: { Cmd: ["cat", "/hello.txt"] }
@@ -65,18 +67,23 @@ const generateLayout = async (dir, tag, platforms) => {
       platform: { architecture, os, ...(variant ? { variant } : {}) }
     })
   }
-  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests }))
+  const index = Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests })
+  )
   const indexDesc = await put(index)
   await writeFile(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }))
-  await writeFile(join(dir, "index.json"), JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.index.v1+json",
-    manifests: [{
+  await writeFile(
+    join(dir, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
       mediaType: "application/vnd.oci.image.index.v1+json",
-      ...indexDesc,
-      annotations: { "org.opencontainers.image.ref.name": tag }
-    }]
-  }))
+      manifests: [{
+        mediaType: "application/vnd.oci.image.index.v1+json",
+        ...indexDesc,
+        annotations: { "org.opencontainers.image.ref.name": tag }
+      }]
+    })
+  )
   return indexDesc.digest
 }
 
@@ -120,7 +127,11 @@ try {
   await step("push the generated image", ["push", `${layout}:v1`, `${host}/demo/hello:v1`])
   await step("list its tags", ["tags", `${host}/demo/hello`])
   await step("inspect it (arm64)", ["--platform", "linux/arm64", "inspect", `${host}/demo/hello:v1`])
-  await step("copy it to another repository (blobs are mounted)", ["copy", `${host}/demo/hello:v1`, `${host}/demo/copy:v1`])
+  await step("copy it to another repository (blobs are mounted)", [
+    "copy",
+    `${host}/demo/hello:v1`,
+    `${host}/demo/copy:v1`
+  ])
   await step("tag the copy", ["tag", `${host}/demo/copy:v1`, "stable"])
   const pulled = join(work, "pulled")
   await step("pull it to an OCI layout, verifying every digest", ["pull", `${host}/demo/copy:stable`, pulled])

@@ -13,7 +13,12 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as path from "node:path"
 import { afterAll, beforeAll } from "vitest"
-import { describeIntegration, generateLargeBlobFile, type RunningRegistry, startRegistry } from "../../../../test-support/index.js"
+import {
+  describeIntegration,
+  generateLargeBlobFile,
+  type RunningRegistry,
+  startRegistry
+} from "../../../../test-support/index.js"
 
 const size = 1024 * 1024 * 1024
 const MiB = 2 ** 20
