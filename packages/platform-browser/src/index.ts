@@ -7,6 +7,16 @@
 /**
  * @since 0.1.0
  */
+export * as BrowserCors from "./BrowserCors.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BrowserCredentialStore from "./BrowserCredentialStore.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as BrowserHasher from "./BrowserHasher.js"
 
 /**
