@@ -200,7 +200,7 @@ export interface BlobHead {
  * @category models
  */
 export interface BlobBytesOptions extends CallOptions {
-  /** Refuse a blob larger than this many bytes (checked before it is read, and while reading). */
+  /** Refuse a blob larger than this many bytes with `InvalidResponse` (checked before and while reading). */
   readonly maxSize?: number | undefined
 }
 
@@ -447,6 +447,11 @@ const refString = (ref: Reference.Reference) => Reference.format(ref)
 
 const encoder = new TextEncoder()
 
+// `Symbol.asyncDispose` where the platform has it, else `Symbol.for("Symbol.asyncDispose")`, the
+// key esbuild's lowering of `await using` looks for on such platforms.
+const asyncDispose: typeof Symbol.asyncDispose = ((Symbol as { readonly asyncDispose?: symbol }).asyncDispose ??
+  Symbol.for("Symbol.asyncDispose")) as typeof Symbol.asyncDispose
+
 const toSource = (
   data: Uint8Array | StreamSource
 ): Effect.Effect<BlobSource.BlobSource<RegistryError.InvalidResponse>, RegistryError.InvalidReference, Digest.Hasher> =>
@@ -457,8 +462,22 @@ const toSource = (
       (digest) => BlobSource.fromStream({ digest, size: data.size, stream: Internal.fromBytesSource(data.stream) })
     )
 
+/** A refused mount opened a session nobody will use: cancel it (best effort) and say so. */
+const mountOutcome = (
+  result: Registry.MountResult,
+  digest: string
+): Effect.Effect<MountResult, never, RegistryClient> =>
+  result._tag === "Mounted"
+    ? Effect.succeed({ mounted: true, digest: result.digest })
+    : Effect.as(Effect.ignore(Registry.cancelUpload(result.session)), { mounted: false, digest })
+
+/** A body larger than its limit is an `InvalidResponse`, as everywhere in ocireg. */
 const tooLarge = (digest: string, maxSize: number, size: number) =>
-  new RegistryError.DigestMismatch({ subject: "blob", expected: digest, expectedSize: maxSize, actualSize: size })
+  new RegistryError.InvalidResponse({
+    method: "GET",
+    url: digest,
+    reason: `the blob is larger than maxSize (${size} > ${maxSize} bytes)`
+  })
 
 /**
  * Build the facade on a layer that provides `RegistryClient` and `Hasher`: `NodeRegistry.layer`
@@ -588,17 +607,7 @@ export const createClient = <E>(
       ),
 
     mountBlob: (repository, digest, from, call) =>
-      run(
-        Effect.flatMap(Registry.mountBlob(repository, digest, from), (result): Effect.Effect<
-          MountResult,
-          never,
-          RegistryClient
-        > =>
-          result._tag === "Mounted"
-            ? Effect.succeed({ mounted: true, digest: result.digest })
-            : Effect.as(Effect.ignore(Registry.cancelUpload(result.session)), { mounted: false, digest })),
-        call
-      ),
+      run(Effect.flatMap(Registry.mountBlob(repository, digest, from), (result) => mountOutcome(result, digest)), call),
 
     deleteBlob: (repository, digest, call) => run(Registry.deleteBlob(repository, digest), call),
 
@@ -628,7 +637,7 @@ export const createClient = <E>(
 
     dispose: () => runner.dispose(),
 
-    [Symbol.asyncDispose]: () => runner.dispose()
+    [asyncDispose]: () => runner.dispose()
   }
   return client
 }

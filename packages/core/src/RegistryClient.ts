@@ -169,6 +169,12 @@ export class RegistryClient extends Context.Tag("@ocireg/core/RegistryClient")<R
   ) => Effect.Effect<void, never, Scope.Scope>
   /** The distinct `Warning: 299` texts registries have sent (each is also logged once). */
   readonly warnings: Effect.Effect<ReadonlyArray<string>>
+  /**
+   * Forget the credentials (and tokens) looked up for a registry, or for all: the next request
+   * asks the `CredentialStore` again (after a sign-in or sign-out). Lookups are otherwise cached
+   * for five minutes, and forgotten by themselves when a registry refuses them.
+   */
+  readonly invalidateCredentials: (registry?: string) => Effect.Effect<void>
 }>() {}
 
 /**
@@ -402,14 +408,19 @@ export const make = (options: Options = {}) =>
       })
 
     const unauthenticated = (registry: string, hadAuth: boolean): Effect.Effect<never, AuthenticationError> =>
-      Effect.flatMap(credential(registry), (c) =>
-        Effect.fail(
-          new AuthenticationErrorClass({
-            registry,
-            reason: Option.isNone(c) ? "MissingCredentials" : "RejectedCredentials",
-            detail: hadAuth ? "the registry refused the credentials" : undefined
-          })
-        ))
+      credential(registry).pipe(
+        // forget the lookup, so credentials added after this refusal are seen by the next request
+        Effect.zipLeft(credentials.invalidate(registry)),
+        Effect.flatMap((c) =>
+          Effect.fail(
+            new AuthenticationErrorClass({
+              registry,
+              reason: Option.isNone(c) ? "MissingCredentials" : "RejectedCredentials",
+              detail: hadAuth ? "the registry refused the credentials" : undefined
+            })
+          )
+        )
+      )
 
     const attempt = (
       request: Request,
@@ -511,7 +522,11 @@ export const make = (options: Options = {}) =>
       options: resolved,
       stats: Ref.get(counters),
       transferPermit,
-      warnings: Effect.sync(() => [...warned])
+      warnings: Effect.sync(() => [...warned]),
+      invalidateCredentials: (registry) =>
+        registry === undefined
+          ? Effect.zipRight(credentials.invalidateAll, tokens.invalidateAll)
+          : Effect.zipRight(credentials.invalidate(registry), tokens.invalidateAll)
     })
   })
 

@@ -37,6 +37,11 @@ export * as MediaType from "./MediaType.js"
 /**
  * @since 0.1.0
  */
+export * as Promise from "./Promise.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Reference from "./Reference.js"
 
 /**

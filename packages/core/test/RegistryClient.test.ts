@@ -1,14 +1,17 @@
+import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as CredentialStore from "@ocireg/core/CredentialStore"
 import * as Registry from "@ocireg/core/Registry"
 import * as RegistryClient from "@ocireg/core/RegistryClient"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { fakeRegistry, json, type Recorded, sha256Hex } from "./support/fakeRegistry.js"
+import { fakeRegistry, json, type Recorded, sha256Hex, TestHasher } from "./support/fakeRegistry.js"
 
 const registry = "registry.test"
 const realm = "https://auth.registry.test/token"
@@ -405,5 +408,37 @@ describe("RegistryClient transport", () => {
       )
       assert.strictEqual(peak, 2)
     }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("sees credentials added after a refusal, and after invalidateCredentials", () => {
+    let current: CredentialStore.Credential | undefined
+    const store = Layer.succeed(
+      CredentialStore.CredentialStore,
+      CredentialStore.make(() => Effect.succeed(Option.fromNullable(current)))
+    )
+    const fake = fakeRegistry((r) =>
+      r.headers["authorization"] === `Basic ${btoa(`alice:${password}`)}`
+        ? json({ name: "app", tags: ["a"] })
+        : new Response("", { status: 401, headers: { "www-authenticate": "Basic realm=\"r\"" } })
+    )
+    const layer = RegistryClient.layer().pipe(
+      Layer.provide(Layer.succeed(HttpClient.HttpClient, fake.http)),
+      Layer.provide(store)
+    )
+    return Effect.gen(function*() {
+      const first = yield* Effect.flip(Registry.listAllTags(`${registry}/app`))
+      assert.strictEqual(first._tag === "AuthenticationError" && first.reason, "MissingCredentials")
+      current = CredentialStore.basic("alice", Redacted.make(password))
+      assert.deepStrictEqual(
+        yield* Registry.listAllTags(`${registry}/app`),
+        ["a"],
+        "the refusal forgot the empty lookup"
+      )
+      current = undefined
+      const client = yield* RegistryClient.RegistryClient
+      yield* client.invalidateCredentials(registry)
+      const signedOut = yield* Effect.flip(Registry.listAllTags(`${registry}/app`))
+      assert.strictEqual(signedOut._tag, "AuthenticationError")
+    }).pipe(Effect.provide(Layer.merge(layer, TestHasher)))
   })
 })

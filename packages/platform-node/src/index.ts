@@ -27,6 +27,11 @@ export * as NodeRegistry from "./NodeRegistry.js"
 /**
  * @since 0.1.0
  */
+export * as NodePromise from "./NodePromise.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as OciLayout from "./OciLayout.js"
 
 /**

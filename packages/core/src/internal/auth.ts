@@ -219,6 +219,7 @@ const fetchToken = (client: HttpClient.HttpClient, options: TokenOptions) => (ke
 export interface TokenCache {
   readonly get: (key: TokenKey) => Effect.Effect<Token, RegistryError>
   readonly invalidate: (key: TokenKey) => Effect.Effect<void>
+  readonly invalidateAll: Effect.Effect<void>
 }
 
 /** Build the token cache over an `HttpClient`. */
@@ -232,5 +233,9 @@ export const makeTokenCache = (
       lookup: fetchToken(client, options),
       timeToLive: (exit) => Exit.isSuccess(exit) ? Duration.millis(exit.value.lifetimeMillis) : Duration.zero
     }),
-    (cache) => ({ get: (key) => cache.get(key), invalidate: (key) => cache.invalidate(key) })
+    (cache) => ({
+      get: (key) => cache.get(key),
+      invalidate: (key) => cache.invalidate(key),
+      invalidateAll: cache.invalidateAll
+    })
   )

@@ -56,7 +56,7 @@ export const fakeRegistry = (
     ),
     TestHasher
   )
-  return { log, layer }
+  return { log, layer, http }
 }
 
 export const json = (body: unknown, init: ResponseInit = {}) =>
