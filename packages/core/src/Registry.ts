@@ -259,6 +259,26 @@ const headerDigest = (response: HttpClientResponse.HttpClientResponse, method: s
   })
 }
 
+/** Send a GET or HEAD for a manifest with the Accept header of every manifest type. */
+const requestManifest = (reference: ReferenceInput, method: "GET" | "HEAD", options: ManifestOptions) =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(reference)
+    const client = yield* RegistryClient
+    const identifier = Reference.identifier(ref)
+    const path = manifestPath(ref, identifier)
+    const response = yield* client.execute({
+      registry: ref.registry,
+      method,
+      path,
+      headers: { accept: options.accept ?? MediaType.manifestAccept },
+      scopes: pull(ref),
+      notFound: ref.digest ? "manifest" : "tag",
+      repository: ref.repository,
+      reference: identifier
+    })
+    return { client, ref, response, url: client.baseUrl(ref.registry).href + path.slice(1) }
+  })
+
 /**
  * `GET /v2/<name>/manifests/<reference>`: fetch a manifest or index by tag or digest.
  *
@@ -274,21 +294,7 @@ export const getManifest = (
   options: ManifestOptions = {}
 ): Effect.Effect<ManifestResult, RegistryError, RegistryClient | Digest.Hasher> =>
   Effect.gen(function*() {
-    const ref = yield* toReference(reference)
-    const client = yield* RegistryClient
-    const identifier = Reference.identifier(ref)
-    const path = manifestPath(ref, identifier)
-    const response = yield* client.execute({
-      registry: ref.registry,
-      method: "GET",
-      path,
-      headers: { accept: options.accept ?? MediaType.manifestAccept },
-      scopes: pull(ref),
-      notFound: ref.digest ? "manifest" : "tag",
-      repository: ref.repository,
-      reference: identifier
-    })
-    const url = client.baseUrl(ref.registry).href + path.slice(1)
+    const { client, ref, response, url } = yield* requestManifest(reference, "GET", options)
     const announced = yield* headerDigest(response, "GET", url)
     const limit = client.options.manifestSizeLimit
     const bytes = yield* readLimited(response, limit, "manifest", "GET", url).pipe(
@@ -335,21 +341,7 @@ export const headManifest = (
   options: ManifestOptions = {}
 ): Effect.Effect<ManifestHead, RegistryError, RegistryClient | Digest.Hasher> =>
   Effect.gen(function*() {
-    const ref = yield* toReference(reference)
-    const client = yield* RegistryClient
-    const identifier = Reference.identifier(ref)
-    const path = manifestPath(ref, identifier)
-    const response = yield* client.execute({
-      registry: ref.registry,
-      method: "HEAD",
-      path,
-      headers: { accept: options.accept ?? MediaType.manifestAccept },
-      scopes: pull(ref),
-      notFound: ref.digest ? "manifest" : "tag",
-      repository: ref.repository,
-      reference: identifier
-    })
-    const url = client.baseUrl(ref.registry).href + path.slice(1)
+    const { ref, response, url } = yield* requestManifest(reference, "HEAD", options)
     const headers = headerRecord(response)
     const announced = yield* headerDigest(response, "HEAD", url)
     const size = parseContentLength(headers["content-length"])

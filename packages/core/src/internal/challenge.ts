@@ -77,7 +77,7 @@ const skipElement = (s: string, i: number): number => {
 }
 
 /** Reads a quoted string starting at the opening quote; `undefined` when it is not terminated. */
-const readQuoted = (s: string, i: number): { readonly value: string; readonly end: number } | undefined => {
+export const readQuoted = (s: string, i: number): { readonly value: string; readonly end: number } | undefined => {
   let value = ""
   let from = i + 1
   for (let j = i + 1; j < s.length; j++) {

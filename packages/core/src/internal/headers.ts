@@ -8,6 +8,7 @@
  *
  * @internal
  */
+import { readQuoted } from "./challenge.js"
 
 const TAB = 9
 const SPACE = 32
@@ -71,22 +72,7 @@ const skipLinkValue = (s: string, i: number): number => {
 
 /** A parameter value (quoted string or bare up to `;`/`,`) starting at `i`. */
 const readParamValue = (s: string, i: number): { readonly value: string; readonly end: number } | undefined => {
-  if (i < s.length && s.charCodeAt(i) === QUOTE) {
-    let value = ""
-    let from = i + 1
-    for (let j = i + 1; j < s.length; j++) {
-      const c = s.charCodeAt(j)
-      if (c === BACKSLASH) {
-        if (j + 1 >= s.length) return undefined
-        value += s.slice(from, j)
-        from = j + 1
-        j++
-      } else if (c === QUOTE) {
-        return { value: value + s.slice(from, j), end: j + 1 }
-      }
-    }
-    return undefined
-  }
+  if (i < s.length && s.charCodeAt(i) === QUOTE) return readQuoted(s, i)
   let j = i
   while (j < s.length) {
     const c = s.charCodeAt(j)
