@@ -294,13 +294,24 @@ export const getManifest = (
   options: ManifestOptions = {}
 ): Effect.Effect<ManifestResult, RegistryError, RegistryClient | Digest.Hasher> =>
   Effect.gen(function*() {
-    const { client, ref, response, url } = yield* requestManifest(reference, "GET", options)
-    const announced = yield* headerDigest(response, "GET", url)
-    const limit = client.options.manifestSizeLimit
-    const bytes = yield* readLimited(response, limit, "manifest", "GET", url).pipe(
-      Effect.catchTag("InvalidResponse", (e) =>
-        Effect.fail(new InvalidManifest({ reason: "TooLarge", detail: `${e.reason}` })))
+    // a body that breaks on the way is fetched again (the request is idempotent)
+    const { bytes, ref, response, url } = yield* Effect.retry(
+      Effect.gen(function*() {
+        const sent = yield* requestManifest(reference, "GET", options)
+        const limit = sent.client.options.manifestSizeLimit
+        const bytes = yield* readLimited(sent.response, limit, "manifest", "GET", sent.url).pipe(
+          Effect.catchTag("InvalidResponse", (e) =>
+            Effect.fail(new InvalidManifest({ reason: "TooLarge", detail: `${e.reason}` })))
+        )
+        return { ...sent, bytes }
+      }),
+      {
+        times: 2,
+        while: (e) =>
+          e._tag === "TransportError" && e.reason === "BodyFailed"
+      }
     )
+    const announced = yield* headerDigest(response, "GET", url)
     const expected = ref.digest ?? Option.getOrUndefined(announced)
     const digest = yield* Digest.ofBytes(bytes, expected ? Digest.algorithm(expected) : "sha256")
     if (expected !== undefined && digest !== expected) {

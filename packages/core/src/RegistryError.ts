@@ -12,12 +12,16 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 
 /**
+ * The symbol every ocireg error carries, so `isRegistryError` can recognise any of them.
+ *
  * @since 0.1.0
  * @category type ids
  */
 export const TypeId: unique symbol = Symbol.for("@ocireg/core/RegistryError")
 
 /**
+ * The type of `TypeId`.
+ *
  * @since 0.1.0
  * @category type ids
  */
@@ -64,7 +68,11 @@ export class AuthenticationError extends Schema.TaggedError<AuthenticationError>
   ),
   detail: Schema.optional(Schema.String)
 }) {
-  /** @since 0.1.0 */
+  /**
+   * Marks the error as an ocireg error, for `isRegistryError`.
+   *
+   * @since 0.1.0
+   */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
@@ -85,7 +93,11 @@ export class AuthorizationError extends Schema.TaggedError<AuthorizationError>()
   scope: Schema.optional(Schema.String),
   detail: Schema.optional(Schema.String)
 }) {
-  /** @since 0.1.0 */
+  /**
+   * Marks the error as an ocireg error, for `isRegistryError`.
+   *
+   * @since 0.1.0
+   */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
@@ -103,6 +115,8 @@ export class AuthorizationError extends Schema.TaggedError<AuthorizationError>()
 export const NotFoundKind = Schema.Literal("manifest", "blob", "repository", "upload", "tag", "referrers")
 
 /**
+ * What a `NotFound` was looking for: `"manifest"`, `"blob"`, `"repository"`, `"upload"`, `"tag"` or `"referrers"`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -121,7 +135,11 @@ export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
   reference: Schema.optional(Schema.String),
   codes: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
 }) {
-  /** @since 0.1.0 */
+  /**
+   * Marks the error as an ocireg error, for `isRegistryError`.
+   *
+   * @since 0.1.0
+   */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
@@ -143,7 +161,11 @@ export class DigestMismatch extends Schema.TaggedError<DigestMismatch>()("Digest
   expectedSize: Schema.optional(Schema.Number),
   actualSize: Schema.optional(Schema.Number)
 }) {
-  /** @since 0.1.0 */
+  /**
+   * Marks the error as an ocireg error, for `isRegistryError`.
+   *
+   * @since 0.1.0
+   */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
@@ -169,7 +191,11 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
   limit: Schema.optional(Schema.Number),
   remaining: Schema.optional(Schema.Number)
 }) {
-  /** @since 0.1.0 */
+  /**
+   * Marks the error as an ocireg error, for `isRegistryError`.
+   *
+   * @since 0.1.0
+   */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
@@ -190,12 +216,19 @@ export class RegistryResponseError extends Schema.TaggedError<RegistryResponseEr
   status: Schema.Number,
   errors: Schema.optionalWith(Schema.Array(ErrorDetail), { default: () => [] })
 }) {
-  /** @since 0.1.0 */
+  /**
+   * Marks the error as an ocireg error, for `isRegistryError`.
+   *
+   * @since 0.1.0
+   */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
-    const codes = this.errors.map((e) => e.message ? `${e.code}: ${e.message}` : e.code).join("; ")
-    return `${this.method} ${this.url} answered ${this.status}${codes ? ` (${codes})` : ""}`
+    // bounded: a hostile registry can send long error bodies; `errors` keeps the parsed entries
+    const shown = this.errors.slice(0, 3).map((e) => e.message ? `${e.code}: ${e.message}` : e.code).join("; ")
+    const more = this.errors.length > 3 ? ` and ${this.errors.length - 3} more` : ""
+    const codes = shown.length > 600 ? `${shown.slice(0, 600)}…` : shown
+    return `${this.method} ${this.url} answered ${this.status}${codes ? ` (${codes}${more})` : ""}`
   }
 }
 
@@ -211,7 +244,11 @@ export class InvalidResponse extends Schema.TaggedError<InvalidResponse>()("Inva
   url: Schema.String,
   reason: Schema.String
 }) {
-  /** @since 0.1.0 */
+  /**
+   * Marks the error as an ocireg error, for `isRegistryError`.
+   *
+   * @since 0.1.0
+   */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
@@ -231,7 +268,11 @@ export class TransportError extends Schema.TaggedError<TransportError>()("Transp
   reason: Schema.Literal("RequestFailed", "Timeout", "BodyFailed", "Refused"),
   detail: Schema.optional(Schema.String)
 }) {
-  /** @since 0.1.0 */
+  /**
+   * Marks the error as an ocireg error, for `isRegistryError`.
+   *
+   * @since 0.1.0
+   */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
@@ -249,7 +290,11 @@ export class InvalidReference extends Schema.TaggedError<InvalidReference>()("In
   input: Schema.String,
   reason: Schema.String
 }) {
-  /** @since 0.1.0 */
+  /**
+   * Marks the error as an ocireg error, for `isRegistryError`.
+   *
+   * @since 0.1.0
+   */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
@@ -271,7 +316,11 @@ export class InvalidManifest extends Schema.TaggedError<InvalidManifest>()("Inva
   mediaType: Schema.optional(Schema.String),
   detail: Schema.optional(Schema.String)
 }) {
-  /** @since 0.1.0 */
+  /**
+   * Marks the error as an ocireg error, for `isRegistryError`.
+   *
+   * @since 0.1.0
+   */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
