@@ -6,6 +6,7 @@
 export * from "./binaries.js"
 export * from "./exec.js"
 export * from "./faultProxy.js"
+export * from "./faultScenarios.js"
 export * from "./images.js"
 export * from "./ports.js"
 export * from "./registry.js"

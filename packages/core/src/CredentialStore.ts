@@ -69,6 +69,8 @@ const { BasicCredential, BearerTokenCredential, IdentityTokenCredential } = {
 }
 
 /**
+ * A `Basic` credential from a username and a password (or a token used as a password).
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -76,6 +78,8 @@ export const basic = (username: string, password: Redacted.Redacted<string>): Cr
   BasicCredential({ username, password })
 
 /**
+ * An `IdentityToken` credential: a refresh token exchanged at the token realm for bearer tokens.
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -83,6 +87,8 @@ export const identityToken = (token: Redacted.Redacted<string>, username?: strin
   IdentityTokenCredential({ token, username })
 
 /**
+ * A `BearerToken` credential: a ready bearer token sent as it is.
+ *
  * @since 0.1.0
  * @category constructors
  */

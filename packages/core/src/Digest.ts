@@ -55,6 +55,8 @@ export const Digest = Schema.String.pipe(
 )
 
 /**
+ * A validated, branded `sha256:…` or `sha512:…` digest string.
+ *
  * @since 0.1.0
  * @category models
  */

@@ -63,6 +63,8 @@ export const Annotations = Schema.Record({ key: Schema.String, value: Schema.Str
 })
 
 /**
+ * String-to-string annotations, as decoded by the `Annotations` schema.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -100,6 +102,8 @@ export const Platform = Schema.Struct({
 }).annotations({ identifier: "Platform" })
 
 /**
+ * The platform an image runs on, as decoded by the `Platform` schema.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -123,6 +127,8 @@ export const Descriptor = Schema.Struct({
 }).annotations({ identifier: "Descriptor" })
 
 /**
+ * A content descriptor, as decoded by the `Descriptor` schema.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -146,6 +152,8 @@ export const ImageManifest = Schema.Struct({
 }).annotations({ identifier: "ImageManifest" })
 
 /**
+ * An OCI image manifest, as decoded by the `ImageManifest` schema.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -168,6 +176,8 @@ export const ImageIndex = Schema.Struct({
 }).annotations({ identifier: "ImageIndex" })
 
 /**
+ * An OCI image index, as decoded by the `ImageIndex` schema.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -187,6 +197,8 @@ export const DockerManifest = Schema.Struct({
 }).annotations({ identifier: "DockerManifest" })
 
 /**
+ * A Docker v2 schema 2 manifest, as decoded by the `DockerManifest` schema.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -205,6 +217,8 @@ export const DockerManifestList = Schema.Struct({
 }).annotations({ identifier: "DockerManifestList" })
 
 /**
+ * A Docker manifest list, as decoded by the `DockerManifestList` schema.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -222,6 +236,8 @@ export const Document = Schema.Union(ImageManifest, ImageIndex, DockerManifest, 
 })
 
 /**
+ * The JSON document of any manifest ocireg reads, as decoded by the `Document` schema.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -252,6 +268,8 @@ export const ContainerConfig = Schema.Struct({
 }, Extra).annotations({ identifier: "ContainerConfig" })
 
 /**
+ * The execution parameters of an image configuration, as decoded by the `ContainerConfig` schema.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -272,6 +290,8 @@ export const History = Schema.Struct({
 }, Extra).annotations({ identifier: "History" })
 
 /**
+ * One entry of an image configuration's `history`, as decoded by the `History` schema.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -304,6 +324,8 @@ const withoutNulls = (u: unknown): unknown => {
 }
 
 /**
+ * An OCI image configuration, as decoded by the `ImageConfig` schema.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -721,10 +743,25 @@ export type IndexInput = IndexLike | { readonly manifests: ReadonlyArray<Descrip
  * import * as Either from "effect/Either"
  * import * as Option from "effect/Option"
  *
- * declare const bytes: Uint8Array
- * const child = Manifest.decode(bytes).pipe(
+ * const child = (digest: string, platform: Manifest.Platform) => ({
+ *   mediaType: "application/vnd.oci.image.manifest.v1+json",
+ *   digest,
+ *   size: 1024,
+ *   platform
+ * })
+ * const bytes = new TextEncoder().encode(JSON.stringify({
+ *   schemaVersion: 2,
+ *   mediaType: "application/vnd.oci.image.index.v1+json",
+ *   manifests: [
+ *     child(`sha256:${"a".repeat(64)}`, { os: "linux", architecture: "amd64" }),
+ *     child(`sha256:${"b".repeat(64)}`, { os: "linux", architecture: "arm64", variant: "v8" })
+ *   ]
+ * }))
+ * const arm64 = Manifest.decode(bytes).pipe(
  *   Either.map((m) => Manifest.isIndexLike(m) ? Manifest.selectPlatform(m, "linux/arm64") : Option.none())
  * )
+ * const digest = arm64.pipe(Either.map(Option.map((d) => d.digest)))
+ * assert.deepStrictEqual(digest, Either.right(Option.some(`sha256:${"b".repeat(64)}`)))
  * ```
  *
  * @since 0.1.0

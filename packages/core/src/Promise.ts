@@ -18,15 +18,17 @@
  * ```ts
  * import { createClient } from "@ocireg/platform-node/NodePromise"
  *
- * const client = createClient()
- * try {
- *   const tags = await client.listTags("ghcr.io/owner/app")
- *   console.log(tags)
- * } catch (error) {
- *   if (client.isRegistryError(error, "NotFound")) console.log("no such repository")
- *   else throw error
- * } finally {
- *   await client.dispose()
+ * async function printTags(repository: string) {
+ *   const client = createClient()
+ *   try {
+ *     const tags = await client.listTags(repository)
+ *     console.log(tags)
+ *   } catch (error) {
+ *     if (client.isRegistryError(error, "NotFound")) console.log("no such repository")
+ *     else throw error
+ *   } finally {
+ *     await client.dispose()
+ *   }
  * }
  * ```
  *

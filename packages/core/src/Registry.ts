@@ -15,7 +15,7 @@ import * as BlobSource from "./BlobSource.js"
 import * as Digest from "./Digest.js"
 import * as Download from "./internal/download.js"
 import { normalizeContentType, parseContentLength, parseRateLimit } from "./internal/headers.js"
-import { headerRecord } from "./internal/http.js"
+import { headerRecord, retryBrokenBody } from "./internal/http.js"
 import { displayUrl, readLimited } from "./internal/http.js"
 import * as Paging from "./internal/paging.js"
 import * as ReferrersFallback from "./internal/referrersFallback.js"
@@ -295,7 +295,7 @@ export const getManifest = (
 ): Effect.Effect<ManifestResult, RegistryError, RegistryClient | Digest.Hasher> =>
   Effect.gen(function*() {
     // a body that breaks on the way is fetched again (the request is idempotent)
-    const { bytes, ref, response, url } = yield* Effect.retry(
+    const { bytes, ref, response, url } = yield* retryBrokenBody(
       Effect.gen(function*() {
         const sent = yield* requestManifest(reference, "GET", options)
         const limit = sent.client.options.manifestSizeLimit
@@ -304,12 +304,7 @@ export const getManifest = (
             Effect.fail(new InvalidManifest({ reason: "TooLarge", detail: `${e.reason}` })))
         )
         return { ...sent, bytes }
-      }),
-      {
-        times: 2,
-        while: (e) =>
-          e._tag === "TransportError" && e.reason === "BodyFailed"
-      }
+      })
     )
     const announced = yield* headerDigest(response, "GET", url)
     const expected = ref.digest ?? Option.getOrUndefined(announced)
@@ -769,7 +764,8 @@ export const uploadBlob = <E, R>(
     return yield* source.rereadable
       ? Effect.retry(attempt, {
         times: 2,
-        while: (e) => Upload.isTransient(e as RegistryError)
+        // a transient failure, or a session the registry lost: start again from the source
+        while: (e) => Upload.isTransient(e as RegistryError) || Upload.isLostSession(e as RegistryError)
       })
       : attempt
   }).pipe(

@@ -15,7 +15,7 @@ import type * as Reference from "../Reference.js"
 import { RegistryClient } from "../RegistryClient.js"
 import { DigestMismatch, InvalidResponse, type RegistryError, TransportError } from "../RegistryError.js"
 import { parseContentLength, parseContentRange } from "./headers.js"
-import { displayUrl, headerRecord, transportError } from "./http.js"
+import { cancel, displayUrl, headerRecord, transportError } from "./http.js"
 
 /** How many times one download may be resumed. */
 export const maxResumes = 3
@@ -104,7 +104,7 @@ export const blobStream = (
             range === undefined || range.start !== offset ||
             (total !== undefined && range.total !== undefined && range.total !== total)
           ) {
-            yield* Effect.ignore(Stream.runDrain(Stream.take(response.stream, 0)))
+            yield* cancel(response)
             return yield* Effect.fail(
               new InvalidResponse({
                 method: "GET",
@@ -117,7 +117,7 @@ export const blobStream = (
         }
         const declared = parseContentLength(headers["content-length"])
         if (declared !== undefined && total !== undefined && declared !== total) {
-          yield* Effect.ignore(Stream.runDrain(Stream.take(response.stream, 0)))
+          yield* cancel(response)
           return yield* Effect.fail(
             new DigestMismatch({ subject: "blob", expected: digest, expectedSize: total, actualSize: declared })
           )

@@ -79,7 +79,9 @@ export const readLimited = (
       reason: `${what} of ${size} bytes exceeds the ${limit} byte limit`
     })
   const declared = parseContentLength(headerRecord(response)["content-length"])
-  if (declared !== undefined && declared > limit) return Effect.fail(tooLarge(declared))
+  if (declared !== undefined && declared > limit) {
+    return Effect.zipRight(cancel(response), Effect.fail(tooLarge(declared)))
+  }
   return response.stream.pipe(
     Stream.mapError(transportError(method, url)),
     Stream.runFoldEffect({ size: 0, chunks: Chunk.empty<Uint8Array>() }, (acc, bytes) => {
@@ -107,6 +109,22 @@ export const readPrefix = (
     Effect.map((chunks) => concatBytes(chunks, Chunk.reduce(chunks, 0, (n, b) => n + b.length))),
     Effect.orElseSucceed(() => new Uint8Array(0))
   )
+
+/**
+ * Give up on a body without reading it: one chunk is pulled and the stream ended, which aborts
+ * the request, so the connection is closed rather than left waiting on the unread body.
+ */
+export const cancel = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+  Effect.ignore(Stream.runDrain(Stream.take(response.stream, 1)))
+
+/** Fetch again, up to twice, when a body read whole breaks on the way (the request must be idempotent). */
+export const retryBrokenBody = <A, E extends { readonly _tag: string }, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.retry(effect, {
+    times: 2,
+    while: (e) => e._tag === "TransportError" && (e as unknown as TransportError).reason === "BodyFailed"
+  })
 
 /** Throw away a body we do not need, reading at most a small prefix so the connection can be reused. */
 export const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>

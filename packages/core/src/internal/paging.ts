@@ -17,7 +17,7 @@ import * as Manifest from "../Manifest.js"
 import { RegistryClient } from "../RegistryClient.js"
 import { InvalidResponse, type NotFoundKind, type RegistryError } from "../RegistryError.js"
 import { parseLinkNext } from "./headers.js"
-import { displayUrl, headerRecord, readLimited } from "./http.js"
+import { displayUrl, headerRecord, readLimited, retryBrokenBody } from "./http.js"
 
 /** List pages are JSON documents read whole; this bounds them. */
 const pageLimit = 16 * 1024 * 1024
@@ -54,7 +54,7 @@ interface PageRequest<A> {
 }
 
 const fetchPage = <A>(request: PageRequest<A>, path: string) =>
-  Effect.gen(function*() {
+  retryBrokenBody(Effect.gen(function*() {
     const client = yield* RegistryClient
     const base = client.baseUrl(request.registry)
     const url = new URL(path, base)
@@ -80,7 +80,7 @@ const fetchPage = <A>(request: PageRequest<A>, path: string) =>
     }
     const next = yield* nextUrl(headerRecord(response)["link"], url, base)
     return [page.right, next, url.href] as const
-  })
+  }))
 
 /** The next page's URL from `Link`, which must stay on the registry's origin. */
 const nextUrl = (link: string | undefined, url: URL, base: URL) => {

@@ -227,6 +227,9 @@ export const isTransient = (error: RegistryError) =>
   error._tag === "TransportError" ||
   (error._tag === "RegistryResponseError" && [408, 429, 500, 502, 503, 504].includes(error.status))
 
+/** An upload session the registry no longer knows (404 `BLOB_UPLOAD_UNKNOWN` / `BLOB_UPLOAD_INVALID`). */
+export const isLostSession = (error: RegistryError) => error._tag === "NotFound" && error.kind === "upload"
+
 /** How many times one chunk may be resumed after failures before the upload gives up. */
 const maxResumes = 3
 
