@@ -206,7 +206,8 @@ export const defaultRetrySchedule: Schedule.Schedule<unknown, RegistryError> = S
   .pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
 
 /**
- * Make a schedule wait at least as long as a `RateLimited` error's `Retry-After`, up to `max`.
+ * Make a schedule wait at least as long as an error's `Retry-After` (a 429, or a 503 that sends
+ * one), up to `max`.
  *
  * @since 0.1.0
  * @category retries
@@ -218,7 +219,7 @@ export const honourRetryAfter = <Out, R>(
   const cap = Duration.toMillis(max)
   return Schedule.intersect(schedule, Schedule.identity<RegistryError>()).pipe(
     Schedule.modifyDelay(([, error], delay) =>
-      error._tag === "RateLimited" && error.retryAfterMillis !== undefined
+      (error._tag === "RateLimited" || error._tag === "RegistryResponseError") && error.retryAfterMillis !== undefined
         ? Duration.max(delay, Duration.millis(Math.min(cap, error.retryAfterMillis)))
         : delay
     )

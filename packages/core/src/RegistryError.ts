@@ -214,7 +214,9 @@ export class RegistryResponseError extends Schema.TaggedError<RegistryResponseEr
   method: Schema.String,
   url: Schema.String,
   status: Schema.Number,
-  errors: Schema.optionalWith(Schema.Array(ErrorDetail), { default: () => [] })
+  errors: Schema.optionalWith(Schema.Array(ErrorDetail), { default: () => [] }),
+  /** `Retry-After` of a 503 (or any other status that sent one), in milliseconds. */
+  retryAfterMillis: Schema.optional(Schema.Number)
 }) {
   /**
    * Marks the error as an ocireg error, for `isRegistryError`.

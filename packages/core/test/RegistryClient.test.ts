@@ -278,12 +278,14 @@ describe("RegistryClient transport", () => {
     let calls = 0
     const { layer } = fakeRegistry(() => {
       calls++
-      if (calls === 1) return new Response("", { status: 503 })
+      if (calls === 1) return new Response("", { status: 503, headers: { "retry-after": "1" } })
       if (calls === 2) return new Response("", { status: 429, headers: { "retry-after": "1" } })
       return json({ name: "app", tags: ["ok"] })
     }, { client: { retrySchedule: Schedule.recurs(3) } })
     return Effect.gen(function*() {
       const fiber = yield* Effect.fork(Registry.listAllTags(`${registry}/app`))
+      yield* TestClock.adjust("999 millis")
+      assert.strictEqual(calls, 1, "the 503's Retry-After is honoured too")
       yield* TestClock.adjust("2 seconds")
       assert.deepStrictEqual(yield* Fiber.join(fiber), ["ok"])
       assert.strictEqual(calls, 3)

@@ -204,7 +204,15 @@ export const responseError = (
           })
         )
       }
-      return Effect.fail(new RegistryResponseError({ method, url: displayUrl(url), status, errors: details }))
+      return Effect.fail(
+        new RegistryResponseError({
+          method,
+          url: displayUrl(url),
+          status,
+          errors: details,
+          retryAfterMillis: parseRetryAfter(headers["retry-after"], Date.now())
+        })
+      )
     }
   )
 
