@@ -4,7 +4,7 @@ import * as effectEslint from "@effect/eslint-plugin"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "**/.tmp/**", "**/*.md"] },
+  { ignores: ["**/dist/**", "**/node_modules/**", "**/.tmp/**", "**/docs/**", "**/test-results/**", "**/*.md"] },
   ...tseslint.configs.recommended,
   ...effectEslint.configs.dprint,
   {

@@ -7,17 +7,19 @@
  * ```ts
  * import { createClient } from "@ocireg/platform-node/NodePromise"
  *
- * // credentials from ~/.docker/config.json, credential helpers, containers auth.json
- * const client = createClient()
- * const tags = await client.listTags("ghcr.io/owner/app")
+ * async function main() {
+ *   // credentials from ~/.docker/config.json, credential helpers, containers auth.json
+ *   const client = createClient()
+ *   const tags = await client.listTags("ghcr.io/owner/app")
  *
- * // or given explicitly (only ever sent to the registry they are listed under)
- * const ci = createClient({
- *   credentials: { "ghcr.io": { username: "owner", password: process.env.GITHUB_TOKEN ?? "" } }
- * })
- * const manifest = await ci.getManifest("ghcr.io/owner/app:1.0")
- * console.log(tags, manifest.digest)
- * await Promise.all([client.dispose(), ci.dispose()])
+ *   // or given explicitly (only ever sent to the registry they are listed under)
+ *   const ci = createClient({
+ *     credentials: { "ghcr.io": { username: "owner", password: process.env.GITHUB_TOKEN ?? "" } }
+ *   })
+ *   const manifest = await ci.getManifest("ghcr.io/owner/app:1.0")
+ *   console.log(tags, manifest.digest)
+ *   await Promise.all([client.dispose(), ci.dispose()])
+ * }
  * ```
  *
  * @since 0.1.0

@@ -99,6 +99,8 @@ export const OciLayoutErrorReason = Schema.Literal(
 )
 
 /**
+ * Why an OCI layout operation failed, as decoded by the `OciLayoutErrorReason` schema.
+ *
  * @since 0.1.0
  * @category errors
  */

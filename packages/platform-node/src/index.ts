@@ -1,40 +1,61 @@
 /**
- * @ocireg/platform-node: Node layers for ocireg.
+ * `@ocireg/platform-node`: Node layers for ocireg.
  *
  * @since 0.1.0
  */
 
 /**
+ * Credentials from Docker's `config.json`, credential helpers and containers `auth.json`.
+ *
  * @since 0.1.0
+ * @category modules
  */
 export * as DockerCredentialStore from "./DockerCredentialStore.js"
 
 /**
+ * Blob sources backed by files, re-readable from any offset.
+ *
  * @since 0.1.0
+ * @category modules
  */
 export * as NodeBlobSource from "./NodeBlobSource.js"
 
 /**
+ * The `Hasher` for Node, on `node:crypto`.
+ *
  * @since 0.1.0
+ * @category modules
  */
 export * as NodeHasher from "./NodeHasher.js"
 
 /**
+ * The layers a Node program needs: undici HTTP, the `node:crypto` hasher, and the `RegistryClient`.
+ *
  * @since 0.1.0
+ * @category modules
  */
 export * as NodeRegistry from "./NodeRegistry.js"
 
 /**
+ * The Promise facade on Node layers, with Docker credentials by default.
+ *
  * @since 0.1.0
+ * @category modules
  */
 export * as NodePromise from "./NodePromise.js"
 
 /**
+ * Read and write OCI image layout directories on disk.
+ *
  * @since 0.1.0
+ * @category modules
  */
 export * as OciLayout from "./OciLayout.js"
 
 /**
+ * Serve the in-memory test registry over HTTP on a loopback port.
+ *
  * @since 0.1.0
+ * @category modules
  */
 export * as RegistryServer from "./RegistryServer.js"
