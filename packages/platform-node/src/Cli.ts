@@ -11,6 +11,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import { createRequire } from "node:module"
 import { root } from "./internal/cli/global.js"
 import * as Layout from "./internal/cli/layout.js"
 import * as Manage from "./internal/cli/manage.js"
@@ -29,7 +30,9 @@ export const command = root.pipe(
   Command.withSubcommands([...Read.commands, ...Layout.commands, ...Manage.commands, Serve.registry])
 )
 
-const cli = Command.run(command, { name: "ocireg", version: "0.1.0" })
+const packageJson = createRequire(import.meta.url)("../package.json") as { readonly version: string }
+
+const cli = Command.run(command, { name: "ocireg", version: packageJson.version })
 
 /**
  * Run the CLI on `argv` (as `process.argv`): the Effect succeeds with the exit code, having
