@@ -23,7 +23,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import { CredentialStore } from "./CredentialStore.js"
 import {
   basicHeader,
@@ -133,6 +133,8 @@ export interface Request {
   readonly acceptStatus?: ReadonlyArray<number> | undefined
   /** Whether the request may be sent again after a transient failure. Default: GET, HEAD and DELETE. */
   readonly idempotent?: boolean | undefined
+  /** Closing this scope aborts the request and its response body (used for idle timeouts). */
+  readonly abortScope?: Scope.Scope | undefined
 }
 
 /**
@@ -269,6 +271,7 @@ export const make = (options: Options = {}) =>
     const client = (options.transformClient ?? ((c) => c))(
       HttpClient.withTracerDisabledWhen(base, () => true)
     )
+    const scopedClient = HttpClient.withScope(client)
     const store = yield* CredentialStore
     const counters = yield* Ref.make<Stats>({ tokensIssued: 0, requests: 0 })
     const hostAuth = new Map<string, HostAuth>()
@@ -352,19 +355,21 @@ export const make = (options: Options = {}) =>
         let httpRequest = HttpClientRequest.make(request.method)(url.href, { headers })
         if (request.body !== undefined) httpRequest = HttpClientRequest.setBody(httpRequest, request.body)
         yield* Ref.update(counters, (s) => ({ ...s, requests: s.requests + 1 }))
-        const response = yield* client.execute(httpRequest).pipe(
-          Effect.mapError(transportError(request.method, url.href)),
-          Effect.timeoutFail({
-            duration: resolved.requestTimeout,
-            onTimeout: () =>
-              new TransportError({
-                method: request.method,
-                url: displayUrl(url.href),
-                reason: "Timeout",
-                detail: `no response within ${Duration.format(resolved.requestTimeout)}`
-              })
-          })
-        )
+        const response = yield* (request.abortScope === undefined
+          ? client.execute(httpRequest)
+          : Scope.extend(scopedClient.execute(httpRequest), request.abortScope)).pipe(
+            Effect.mapError(transportError(request.method, url.href)),
+            Effect.timeoutFail({
+              duration: resolved.requestTimeout,
+              onTimeout: () =>
+                new TransportError({
+                  method: request.method,
+                  url: displayUrl(url.href),
+                  reason: "Timeout",
+                  detail: `no response within ${Duration.format(resolved.requestTimeout)}`
+                })
+            })
+          )
         yield* Effect.logDebug(`${request.method} ${displayUrl(url.href)} ${response.status}`)
         yield* noteWarnings(response)
         const location = headerRecord(response)["location"]

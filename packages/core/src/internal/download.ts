@@ -9,6 +9,8 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Digest from "../Digest.js"
 import type * as Reference from "../Reference.js"
@@ -30,44 +32,6 @@ export const dropBytes = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, count: 
     Stream.filter((bytes) => bytes.length > 0)
   )
 
-/**
- * Fail a stream with a `Timeout` when no bytes arrive for `idle`. One watchdog fiber per stream
- * checks a timestamp the chunks refresh (a timer per chunk would cost more than the bytes).
- */
-export const withIdleTimeout = <E, R>(
-  stream: Stream.Stream<Uint8Array, E, R>,
-  idle: Duration.Duration,
-  url: string
-): Stream.Stream<Uint8Array, E | TransportError, R> =>
-  Stream.suspend(() => {
-    const idleMillis = Duration.toMillis(idle)
-    if (!Number.isFinite(idleMillis) || idleMillis <= 0) return stream
-    let last = Date.now()
-    const watchdog: Effect.Effect<never, TransportError> = Effect.sleep(Duration.millis(Math.max(10, idleMillis / 4)))
-      .pipe(
-        Effect.zipRight(Effect.suspend(() =>
-          Date.now() - last > idleMillis
-            ? Effect.fail(
-              new TransportError({
-                method: "GET",
-                url: displayUrl(url),
-                reason: "Timeout",
-                detail: `no bytes for ${Duration.format(idle)}`
-              })
-            )
-            : Effect.void
-        )),
-        Effect.forever
-      )
-    return stream.pipe(
-      Stream.mapChunks((chunk) => {
-        last = Date.now()
-        return chunk
-      }),
-      Stream.interruptWhen(watchdog)
-    )
-  })
-
 /** A blob's bytes, resumed after failures, verified against its digest (and size when known). */
 export const blobStream = (
   ref: Reference.Reference,
@@ -83,9 +47,15 @@ export const blobStream = (
     let received = 0
     let total = size
 
-    /** One request for the bytes from `offset` on. */
+    /**
+     * One request for the bytes from `offset` on. A watchdog (one fiber per request, not a timer
+     * per chunk) aborts the request when no bytes arrive for the idle timeout; the body then
+     * fails with a `Timeout`, which the caller resumes like any broken body.
+     */
     const request = (offset: number) =>
-      Stream.unwrap(Effect.gen(function*() {
+      Stream.unwrapScoped(Effect.gen(function*() {
+        const abort = yield* Scope.make()
+        yield* Effect.addFinalizer(() => Scope.close(abort, Exit.void))
         const response = yield* client.execute({
           registry: ref.registry,
           method: "GET",
@@ -94,10 +64,39 @@ export const blobStream = (
           scopes: [`repository:${ref.repository}:pull`],
           notFound: "blob",
           repository: ref.repository,
-          reference: digest
+          reference: digest,
+          abortScope: abort
         })
         const headers = headerRecord(response)
-        const body = withIdleTimeout(response.stream.pipe(Stream.mapError(transportError("GET", url))), idle, url)
+        const idleMillis = Duration.toMillis(idle)
+        let last = Date.now()
+        let stalled = false
+        if (Number.isFinite(idleMillis) && idleMillis > 0) {
+          const check = Effect.suspend(() => {
+            if (Date.now() - last <= idleMillis) return Effect.void
+            stalled = true
+            return Effect.zipRight(Scope.close(abort, Exit.void), Effect.interrupt)
+          })
+          yield* Effect.forkScoped(
+            Effect.forever(Effect.zipRight(Effect.sleep(Duration.millis(Math.max(10, idleMillis / 4))), check))
+          )
+        }
+        const body = response.stream.pipe(
+          Stream.mapChunks((chunk) => {
+            last = Date.now()
+            return chunk
+          }),
+          Stream.mapError((error) =>
+            stalled
+              ? new TransportError({
+                method: "GET",
+                url: displayUrl(url),
+                reason: "Timeout",
+                detail: `no bytes for ${Duration.format(idle)}`
+              })
+              : transportError("GET", url)(error)
+          )
+        )
         if (offset > 0 && response.status === 206) {
           const range = parseContentRange(headers["content-range"])
           if (

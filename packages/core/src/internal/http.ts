@@ -128,7 +128,9 @@ export const retryBrokenBody = <A, E extends { readonly _tag: string }, R>(
 
 /** Throw away a body we do not need, reading at most a small prefix so the connection can be reused. */
 export const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
-  Effect.asVoid(readPrefix(response, smallBodyLimit))
+  response.request.method === "HEAD" || headerRecord(response)["content-length"] === "0"
+    ? Effect.void
+    : Effect.asVoid(readPrefix(response, smallBodyLimit))
 
 export const concatBytes = (chunks: Iterable<Uint8Array>, size: number): Uint8Array => {
   const out = new Uint8Array(size)

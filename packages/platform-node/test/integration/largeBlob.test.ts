@@ -78,6 +78,6 @@ describeIntegration("a 256 MiB blob", ["docker-registry", "curl"], () => {
           `(+${growthMiB.toFixed(0)} MiB over ${(baseline / 2 ** 20).toFixed(0)} MiB), ${os.cpus().length} cores`
       )
       assert.strictEqual(received, size)
-      assert.isBelow(growthMiB, 96, "memory grew by less than the blob's size")
+      assert.isBelow(growthMiB, 128, "memory grew by less than half the blob (buffering it would add 256 MiB)")
     }).pipe(Effect.provide(NodeRegistry.layer().pipe(Layer.provide(CredentialStore.layerAnonymous)))), 120_000)
 })
