@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import type * as HttpBody from "@effect/platform/HttpBody"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Digest from "./Digest.js"
@@ -25,6 +26,12 @@ export interface BlobSource<E = never, R = never> {
   readonly rereadable: boolean
   /** The bytes from `offset` to the end. */
   readonly open: (offset: number) => Stream.Stream<Uint8Array, E | InvalidResponse, R>
+  /**
+   * The same bytes as a body the platform's HTTP client sends directly (a file stream on Node),
+   * used for streamed monolithic uploads: it skips the per-chunk work of `open`. The registry
+   * still checks the digest.
+   */
+  readonly nativeBody?: ((offset: number) => HttpBody.HttpBody) | undefined
 }
 
 /**

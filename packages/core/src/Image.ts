@@ -243,6 +243,7 @@ const transferBlob = <E, R>(
   const { digest, size } = source
   const counted: BlobSource.BlobSource<E, R> = {
     ...source,
+    nativeBody: undefined, // progress is counted on the byte stream
     open: (offset) => {
       let sent = offset
       return Stream.tap(source.open(offset), (bytes) => {

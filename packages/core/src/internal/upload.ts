@@ -164,7 +164,10 @@ const withDigest = (url: string, digest: Digest.Digest) =>
 export const complete = <E = never, R = never>(
   session: UploadSession,
   digest: Digest.Digest,
-  body?: { readonly stream: Stream.Stream<Uint8Array, E, R>; readonly length: number } | Uint8Array
+  body?:
+    | { readonly stream: Stream.Stream<Uint8Array, E, R>; readonly length: number }
+    | { readonly native: HttpBody.HttpBody }
+    | Uint8Array
 ): Effect.Effect<Digest.Digest, RegistryError | E, RegistryClient | R> =>
   Effect.gen(function*() {
     const client = yield* RegistryClient
@@ -176,6 +179,8 @@ export const complete = <E = never, R = never>(
       ? HttpBody.uint8Array(new Uint8Array(0), octetStream)
       : body instanceof Uint8Array
       ? HttpBody.uint8Array(body, octetStream)
+      : "native" in body
+      ? body.native
       : HttpBody.stream(
         body.stream.pipe(
           Stream.tapError((error) => Effect.sync(() => (bodyFailure = Option.some(error)))),
@@ -277,7 +282,11 @@ export const uploadSource = <E, R>(
   const chunkSize = Math.max(plan.chunkSize, session.minChunkLength ?? 0)
   if (source.size <= chunkSize) {
     return plan.streaming
-      ? complete<E | InvalidResponse, R>(session, source.digest, { stream: source.open(0), length: source.size })
+      ? complete<E | InvalidResponse, R>(
+        session,
+        source.digest,
+        source.nativeBody ? { native: source.nativeBody(0) } : { stream: source.open(0), length: source.size }
+      )
       : Effect.flatMap(
         Stream.runCollect(source.open(0).pipe(BlobSource.rechunkBytes(Math.max(1, source.size)))),
         (chunks) => complete(session, source.digest, Chunk.head(chunks).pipe(Option.getOrElse(() => new Uint8Array(0))))

@@ -1,0 +1,111 @@
+// One measured ocireg operation in its own process (so its peak RSS is its own). Prints one JSON
+// line: { seconds, bytes, tokens, requests, maxRssKB, ... }. `seconds` spans the whole Effect
+// (layer construction included), not Node's start-up and module loading.
+//
+//   node bench/cases/ocireg.mjs pull  <host/repo> <digest> <size> <file|null>
+//   node bench/cases/ocireg.mjs push  <host/repo> <file> <digest> <size> <chunkSize|0>
+//   node bench/cases/ocireg.mjs copy  <src ref> <dst ref> [concurrency]
+//   node bench/cases/ocireg.mjs tags  <host/repo> <pageSize|default>
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeSink from "@effect/platform-node/NodeSink"
+import * as CredentialStore from "@ocireg/core/CredentialStore"
+import * as Image from "@ocireg/core/Image"
+import * as Registry from "@ocireg/core/Registry"
+import * as RegistryClient from "@ocireg/core/RegistryClient"
+import * as NodeBlobSource from "@ocireg/platform-node/NodeBlobSource"
+import * as NodeHasher from "@ocireg/platform-node/NodeHasher"
+import * as NodeRegistry from "@ocireg/platform-node/NodeRegistry"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import * as Fs from "node:fs"
+
+const [op, ...args] = process.argv.slice(2)
+
+// Diagnostic variants (not in the table): RegistryClient options as JSON in OCIREG_BENCH_OPTIONS
+// (e.g. {"idleTimeout":0}), OCIREG_BENCH_HWM=<bytes> for undici's response highWaterMark, and
+// OCIREG_BENCH_HTTP=node for @effect/platform-node's node:http client instead of NodeRegistry's
+// undici one (measured: it buffers a streamed upload whole, ~900 MB RSS for a 1 GiB push).
+const extraOptions = process.env.OCIREG_BENCH_OPTIONS ? JSON.parse(process.env.OCIREG_BENCH_OPTIONS) : {}
+
+const layer = (options = {}) => {
+  const merged = { ...options, ...extraOptions }
+  const registry = process.env.OCIREG_BENCH_HTTP === "node"
+    ? Layer.merge(RegistryClient.layer(merged).pipe(Layer.provide(NodeHttpClient.layer)), NodeHasher.layer)
+    : NodeRegistry.layer(merged)
+  return registry.pipe(Layer.provide(CredentialStore.layerAnonymous))
+}
+
+const withStats = (effect) =>
+  Effect.gen(function*() {
+    const client = yield* RegistryClient.RegistryClient
+    const result = yield* effect
+    const stats = yield* client.stats
+    return { result, stats }
+  })
+
+const programs = {
+  pull: ([repository, digest, size, out]) => {
+    const blob = Registry.getBlob(repository, { digest, size: Number(size) })
+    const sink = out === "null"
+      ? Stream.runDrain(blob)
+      : Stream.run(
+        blob,
+        NodeSink.fromWritable(() => Fs.createWriteStream(out), (cause) => new Error(String(cause)))
+      )
+    return { effect: Effect.as(sink, { bytes: Number(size) }), options: {} }
+  },
+  push: ([repository, file, digest, size, chunkSize]) => {
+    const chunk = Number(chunkSize)
+    // monolithic: a chunk size above the blob's size sends one streamed PUT
+    const options = chunk > 0 ? { chunkSize: chunk } : { chunkSize: Number(size) + 1 }
+    const effect = Effect.flatMap(
+      NodeBlobSource.fromFile(file, { digest, size: Number(size) }),
+      (source) => Registry.uploadBlob(repository, source, options)
+    ).pipe(Effect.map((r) => ({ bytes: r.size, outcome: r.outcome })))
+    return { effect, options: {} }
+  },
+  copy: ([source, target, concurrency]) => {
+    const effect = Image.copy(source, target, concurrency ? { concurrency: Number(concurrency) } : {}).pipe(
+      Effect.map((r) => ({ bytes: r.bytesUploaded, blobs: r.blobs }))
+    )
+    return { effect, options: {} }
+  },
+  tags: ([repository, pageSize]) => {
+    const effect = Registry.listAllTags(repository, pageSize === "default" ? {} : { pageSize: Number(pageSize) }).pipe(
+      Effect.map((tags) => ({ bytes: 0, count: tags.length }))
+    )
+    return { effect, options: {} }
+  }
+}
+
+const make = programs[op]
+if (make === undefined) {
+  process.stderr.write(`unknown operation ${op}\n`)
+  process.exit(2)
+}
+const { effect, options } = make(args)
+// Diagnostic: OCIREG_BENCH_HWM=<bytes> gives undici response bodies that highWaterMark (larger reads).
+const hwm = Number(process.env.OCIREG_BENCH_HWM ?? 0)
+const tuned = hwm > 0
+  ? Effect.provideService(effect, NodeHttpClient.UndiciRequestOptions, { highWaterMark: hwm })
+  : effect
+const started = process.hrtime.bigint()
+Effect.runPromise(withStats(tuned).pipe(Effect.provide(layer(options)))).then(
+  ({ result, stats }) => {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9
+    process.stdout.write(
+      JSON.stringify({
+        seconds,
+        ...result,
+        tokens: stats.tokensIssued,
+        requests: stats.requests,
+        maxRssKB: process.resourceUsage().maxRSS
+      }) + "\n"
+    )
+  },
+  (error) => {
+    process.stderr.write(`${error?.message ?? error}\n`)
+    process.exit(1)
+  }
+)
