@@ -27,11 +27,11 @@ export interface BlobSource<E = never, R = never> {
   /** The bytes from `offset` to the end. */
   readonly open: (offset: number) => Stream.Stream<Uint8Array, E | InvalidResponse, R>
   /**
-   * The same bytes as a body the platform's HTTP client sends directly (a file stream on Node),
-   * used for streamed monolithic uploads: it skips the per-chunk work of `open`. The registry
-   * still checks the digest.
+   * The same bytes (from `offset`, `length` of them or to the end) as a body the platform's HTTP
+   * client sends directly (a file stream on Node), used for streamed uploads and chunks: it skips
+   * the per-chunk work of `open` and buffers nothing. The registry still checks the digest.
    */
-  readonly nativeBody?: ((offset: number) => HttpBody.HttpBody) | undefined
+  readonly nativeBody?: ((offset: number, length?: number) => HttpBody.HttpBody) | undefined
 }
 
 /**

@@ -72,9 +72,9 @@ export const fromFile = (
   Effect.map(known ? Effect.succeed(known) : digestFile(path), ({ digest, size }) => ({
     ...BlobSource.make({ digest, size, open: (offset) => readFile(path, offset) }),
     // undici streams a file body itself, several times cheaper than an Effect stream of chunks
-    nativeBody: (offset: number) =>
-      HttpBody.raw(Fs.createReadStream(path, { start: offset, highWaterMark: 1024 * 1024 }), {
-        contentType: "application/octet-stream",
-        contentLength: size - offset
-      })
+    nativeBody: (offset: number, length = size - offset) =>
+      length === 0 ? HttpBody.uint8Array(new Uint8Array(0), "application/octet-stream") : HttpBody.raw(
+        Fs.createReadStream(path, { start: offset, end: offset + length - 1, highWaterMark: 1024 * 1024 }),
+        { contentType: "application/octet-stream", contentLength: length }
+      )
   }))

@@ -112,15 +112,23 @@ export const sendChunk = (
   session: UploadSession,
   bytes: Uint8Array
 ): Effect.Effect<UploadSession, RegistryError, RegistryClient> =>
+  sendBody(session, HttpBody.uint8Array(bytes, octetStream), bytes.length)
+
+/** `PATCH` `length` bytes given as any body at the session's offset. */
+const sendBody = (
+  session: UploadSession,
+  body: HttpBody.HttpBody,
+  length: number
+): Effect.Effect<UploadSession, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const client = yield* RegistryClient
-    const end = session.offset + bytes.length
+    const end = session.offset + length
     const response = yield* client.execute({
       registry: session.registry,
       method: "PATCH",
       path: session.location,
       headers: { "content-range": `${session.offset}-${end - 1}` },
-      body: HttpBody.uint8Array(bytes, octetStream),
+      body,
       scopes: pushScopes(session.repository),
       notFound: "upload",
       repository: session.repository,
@@ -238,30 +246,45 @@ export const isLostSession = (error: RegistryError) => error._tag === "NotFound"
 /** How many times one chunk may be resumed after failures before the upload gives up. */
 const maxResumes = 3
 
+/** One chunk of an upload: where it starts, how long it is, and its bytes from any offset inside it. */
+interface ChunkSpec {
+  readonly start: number
+  readonly length: number
+  readonly bodyFrom: (offset: number) => HttpBody.HttpBody
+}
+
+/** A chunk held in memory. */
+const bufferedChunk = (bytes: Uint8Array, start: number): ChunkSpec => ({
+  start,
+  length: bytes.length,
+  bodyFrom: (offset) => HttpBody.uint8Array(bytes.subarray(offset - start), octetStream)
+})
+
 /**
- * Send one buffered chunk; when the `PATCH` fails on the way, ask the session where it is and
- * send only the bytes it does not have yet.
+ * Send one chunk; when the `PATCH` fails on the way, ask the session where it is and send only
+ * the bytes it does not have yet.
  */
 const sendChunkResuming = (
   session: UploadSession,
-  chunk: Uint8Array,
-  chunkStart: number,
+  chunk: ChunkSpec,
   resumes = 0
-): Effect.Effect<UploadSession, RegistryError, RegistryClient> =>
-  sendChunk(session, chunk.subarray(session.offset - chunkStart)).pipe(
+): Effect.Effect<UploadSession, RegistryError, RegistryClient> => {
+  const chunkEnd = chunk.start + chunk.length
+  return sendBody(session, chunk.bodyFrom(session.offset), chunkEnd - session.offset).pipe(
     Effect.catchIf((error) => isTransient(error) && resumes < maxResumes, (error) =>
       Effect.gen(function*() {
         // A registry that lost the session (distribution 2.x invalidates it after a broken PATCH)
         // cannot be resumed: the original failure goes up, where a re-readable source restarts.
         const now = yield* status(session).pipe(Effect.catchAll(() => Effect.fail(error)))
-        if (now.offset < chunkStart || now.offset > chunkStart + chunk.length) {
+        if (now.offset < chunk.start || now.offset > chunkEnd) {
           return yield* Effect.fail(error)
         }
         yield* Effect.logDebug(`upload resumed at offset ${now.offset} after: ${error.message}`)
-        if (now.offset === chunkStart + chunk.length) return now
-        return yield* sendChunkResuming(now, chunk, chunkStart, resumes + 1)
+        if (now.offset === chunkEnd) return now
+        return yield* sendChunkResuming(now, chunk, resumes + 1)
       }))
   )
+}
 
 /** How `uploadSource` sends the bytes. */
 export interface UploadPlan {
@@ -292,9 +315,29 @@ export const uploadSource = <E, R>(
         (chunks) => complete(session, source.digest, Chunk.head(chunks).pipe(Option.getOrElse(() => new Uint8Array(0))))
       )
   }
-  return source.open(session.offset).pipe(
-    BlobSource.rechunkBytes(chunkSize),
-    Stream.runFoldEffect(session, (current, chunk) => sendChunkResuming(current, chunk, current.offset)),
+  const nativeBody = plan.streaming ? source.nativeBody : undefined
+  const sent: Effect.Effect<UploadSession, RegistryError | E | InvalidResponse, RegistryClient | R> =
+    nativeBody !== undefined
+      // the platform reads each chunk itself (a file range on Node): nothing is buffered here
+      ? Effect.iterate(session, {
+        while: (current) => current.offset < source.size,
+        body: (current) => {
+          const length = Math.min(chunkSize, source.size - current.offset)
+          return sendChunkResuming(current, {
+            start: current.offset,
+            length,
+            bodyFrom: (offset) => nativeBody(offset, current.offset + length - offset)
+          })
+        }
+      })
+      : source.open(session.offset).pipe(
+        BlobSource.rechunkBytes(chunkSize),
+        Stream.runFoldEffect(
+          session,
+          (current, chunk) => sendChunkResuming(current, bufferedChunk(chunk, current.offset))
+        )
+      )
+  return sent.pipe(
     Effect.flatMap((last) => {
       if (last.offset !== source.size) {
         return Effect.fail(

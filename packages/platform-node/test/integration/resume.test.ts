@@ -9,6 +9,7 @@ import * as BlobSource from "@ocireg/core/BlobSource"
 import * as CredentialStore from "@ocireg/core/CredentialStore"
 import type * as Digest from "@ocireg/core/Digest"
 import * as Registry from "@ocireg/core/Registry"
+import * as NodeBlobSource from "@ocireg/platform-node/NodeBlobSource"
 import * as NodeHasher from "@ocireg/platform-node/NodeHasher"
 import * as NodeRegistry from "@ocireg/platform-node/NodeRegistry"
 import * as RegistryServer from "@ocireg/platform-node/RegistryServer"
@@ -18,6 +19,9 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import {
   describeIntegration,
@@ -65,6 +69,40 @@ describe("resuming chunked uploads against the in-memory registry", () => {
       assert.strictEqual(sent, size, "every byte sent exactly once")
       assert.isTrue(proxy.log().some((e) => e.method === "GET" && e.path.includes("/blobs/uploads/")), "status asked")
       assert.isTrue((yield* readBack(`${proxy.host}/resume/app`, source.digest)).equals(bytes))
+    }).pipe(Effect.provide(Layer.merge(client, NodeHasher.layer))))
+})
+
+describe("resuming chunked uploads of files (native bodies) against the in-memory registry", () => {
+  it.scoped("re-reads only the missing range of the file when a chunk's answer is lost", () =>
+    Effect.gen(function*() {
+      const server = yield* RegistryServer.serve({})
+      const proxy = yield* Effect.acquireRelease(
+        Effect.promise(() => startFaultProxy({ target: server.url })),
+        (p) => Effect.promise(() => p.stop())
+      )
+      proxy.addRule({
+        name: "answer lost",
+        method: "PATCH",
+        match: (r) => r.matchCount === 0 && r.index > 3,
+        action: Fault.resetBeforeResponse({ afterRequestBytes: Infinity })
+      })
+      const bytes = crypto.randomBytes(size)
+      const dir = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "ocireg-native-")))
+      yield* Effect.addFinalizer(() => Effect.promise(() => fs.rm(dir, { recursive: true, force: true })))
+      const file = path.join(dir, "blob.bin")
+      yield* Effect.promise(() => fs.writeFile(file, bytes))
+      const source = yield* NodeBlobSource.fromFile(file)
+      assert.isDefined(source.nativeBody)
+      const result = yield* Registry.uploadBlob(`${proxy.host}/native/app`, source)
+      assert.strictEqual(result.outcome, "uploaded")
+      assert.isTrue(proxy.log().some((e) => e.fired === "answer lost"), "the fault fired")
+      assert.strictEqual(patches(proxy).length, 7, "seven chunks, none repeated")
+      assert.strictEqual(patches(proxy).reduce((n, e) => n + e.requestBytes, 0), size)
+      assert.isTrue((yield* readBack(`${proxy.host}/native/app`, source.digest)).equals(bytes))
+      const empty = path.join(dir, "empty.bin")
+      yield* Effect.promise(() => fs.writeFile(empty, new Uint8Array(0)))
+      const nothing = yield* NodeBlobSource.fromFile(empty)
+      assert.strictEqual((yield* Registry.uploadBlob(`${proxy.host}/native/app`, nothing)).outcome, "uploaded")
     }).pipe(Effect.provide(Layer.merge(client, NodeHasher.layer))))
 })
 
