@@ -228,16 +228,23 @@ export type TransferEvent =
     readonly _tag: "BlobFinished"
     readonly digest: Digest.Digest
     readonly size: number
-    readonly outcome: Registry.UploadResult["outcome"]
+    /** How an upload went, or `downloaded` for a blob fetched (into an OCI layout, say). */
+    readonly outcome: Registry.UploadResult["outcome"] | "downloaded"
   }
 
-/** Upload one blob, reporting its progress; `mountFrom` is tried on the same registry. */
-const transferBlob = <E, R>(
+/**
+ * `Registry.uploadBlob`, telling `options.onEvent` when the blob starts, as its bytes are sent,
+ * and how it ended. `mountFrom` is tried when given.
+ *
+ * @since 0.1.0
+ * @category pushing
+ */
+export const transferBlob = <E, R>(
   ref: Reference.Reference,
   source: BlobSource.BlobSource<E, R>,
   options: TransferOptions,
   mountFrom?: string
-) => {
+): Effect.Effect<Registry.UploadResult, RegistryError | E, Env | R> => {
   const onEvent = options.onEvent
   if (onEvent === undefined) return Registry.uploadBlob(ref, source, { mountFrom })
   const { digest, size } = source
@@ -256,6 +263,35 @@ const transferBlob = <E, R>(
     Effect.zipRight(Registry.uploadBlob(ref, counted, { mountFrom })),
     Effect.tap((result) => onEvent({ _tag: "BlobFinished", digest, size, outcome: result.outcome }))
   )
+}
+
+/**
+ * Report a blob download to `onEvent`: started when the stream is opened, progress as its bytes
+ * pass, finished (`downloaded`) when it ends.
+ *
+ * @since 0.1.0
+ * @category pulling
+ */
+export const reportDownload = (
+  descriptor: { readonly digest: Digest.Digest; readonly size: number },
+  onEvent: ((event: TransferEvent) => Effect.Effect<void>) | undefined
+) =>
+<E, R>(stream: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> => {
+  if (onEvent === undefined) return stream
+  const { digest, size } = descriptor
+  return Stream.suspend(() => {
+    let sent = 0
+    return Stream.fromEffect(onEvent({ _tag: "BlobStarted", digest, size })).pipe(
+      Stream.drain,
+      Stream.concat(Stream.tap(stream, (bytes) => {
+        sent += bytes.length
+        return onEvent({ _tag: "BlobProgress", digest, size, sent })
+      })),
+      Stream.concat(
+        Stream.drain(Stream.fromEffect(onEvent({ _tag: "BlobFinished", digest, size, outcome: "downloaded" })))
+      )
+    )
+  })
 }
 
 const pushBlobs = <E, R>(

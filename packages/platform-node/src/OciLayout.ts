@@ -19,6 +19,7 @@
  */
 import * as BlobSource from "@ocireg/core/BlobSource"
 import * as Digest from "@ocireg/core/Digest"
+import * as Image from "@ocireg/core/Image"
 import * as Manifest from "@ocireg/core/Manifest"
 import * as Reference from "@ocireg/core/Reference"
 import * as Registry from "@ocireg/core/Registry"
@@ -643,6 +644,8 @@ export interface PullOptions {
   readonly concurrency?: number | undefined
   /** The name of the `index.json` entry. Default: the reference's tag (`latest` without tag or digest). */
   readonly tag?: string | undefined
+  /** Told when each blob starts downloading, as its bytes arrive, and when it is written. */
+  readonly onEvent?: ((event: Image.TransferEvent) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -718,7 +721,12 @@ export const pullToLayout = (
     let existed = 0
     let bytes = 0
     yield* Effect.forEach(graph.blobs, (blob) =>
-      writeBlob(layout, blob.digest, blob.size, Registry.getBlob(ref, blob)).pipe(
+      writeBlob(
+        layout,
+        blob.digest,
+        blob.size,
+        Registry.getBlob(ref, blob).pipe(Image.reportDownload(blob, options.onEvent))
+      ).pipe(
         Effect.tap((result) =>
           Effect.sync(() => {
             if (result.written) {
@@ -736,8 +744,7 @@ export const pullToLayout = (
     }
     yield* tag !== undefined
       ? setRef(layout, tag, descriptor)
-      : Effect.asVoid(updateIndex(layout, (index) =>
-        IndexEdit.withEntry(index, descriptor)))
+      : Effect.asVoid(updateIndex(layout, (index) => IndexEdit.withEntry(index, descriptor)))
     return { digest: root.digest, descriptor, tag, manifests: graph.manifests.length, blobs, existed, bytes }
   }).pipe(Effect.withSpan("OciLayout.pullToLayout", {
     attributes: { "image.reference": String(reference), "layout.path": dir }
@@ -752,6 +759,8 @@ export const pullToLayout = (
 export interface PushOptions {
   /** Blobs uploaded at the same time. Default 4. */
   readonly concurrency?: number | undefined
+  /** Told when each blob starts uploading, as its bytes are sent, and how it ended. */
+  readonly onEvent?: ((event: Image.TransferEvent) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -805,7 +814,7 @@ export const pushFromLayout = (
     let existed = 0
     let bytesUploaded = 0
     yield* Effect.forEach(sources, ({ source }) =>
-      Registry.uploadBlob(dst, source).pipe(
+      Image.transferBlob(dst, source, { onEvent: options.onEvent }).pipe(
         Effect.tap((result) =>
           Effect.sync(() => {
             if (result.outcome === "uploaded") {

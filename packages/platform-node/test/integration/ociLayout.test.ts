@@ -5,6 +5,7 @@
  */
 import { assert, it } from "@effect/vitest"
 import * as CredentialStore from "@ocireg/core/CredentialStore"
+import * as Image from "@ocireg/core/Image"
 import * as Registry from "@ocireg/core/Registry"
 import type { DigestMismatch } from "@ocireg/core/RegistryError"
 import * as NodeRegistry from "@ocireg/platform-node/NodeRegistry"
@@ -95,6 +96,27 @@ describeIntegration("OciLayout against docker-registry and skopeo", ["docker-reg
       const other = yield* OciLayout.pullToLayout(single.reference, dir)
       assert.strictEqual(other.digest, single.root.digest)
       assert.deepStrictEqual(yield* OciLayout.tags(layout), ["v1", "v2"], "a second tag keeps the first")
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("reports each blob to onEvent on pull and push", () =>
+    Effect.gen(function*() {
+      const dir = path.join(work, "events")
+      const pulled: Array<Image.TransferEvent> = []
+      const result = yield* OciLayout.pullToLayout(single.reference, dir, {
+        onEvent: (event) => Effect.sync(() => pulled.push(event))
+      })
+      const downloaded = pulled.filter((e) => e._tag === "BlobFinished" && e.outcome === "downloaded")
+      assert.strictEqual(downloaded.length, result.blobs)
+      for (const done of downloaded) {
+        const sent = pulled.flatMap((e) => (e._tag === "BlobProgress" && e.digest === done.digest ? [e.sent] : []))
+        assert.strictEqual(sent.at(-1), done.size)
+      }
+      const pushed: Array<Image.TransferEvent> = []
+      yield* OciLayout.pushFromLayout(dir, single.tag, `${registry.host}/events/app:v1`, {
+        onEvent: (event) => Effect.sync(() => pushed.push(event))
+      })
+      const uploaded = pushed.filter((e) => e._tag === "BlobFinished" && e.outcome === "uploaded")
+      assert.strictEqual(uploaded.length, result.blobs)
     }).pipe(Effect.provide(layer())))
 
   it.effect("pulls one platform: index.json names that platform's manifest, digest kept", () =>

@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import * as OciLayout from "../../OciLayout.js"
 import { clientLayer, root } from "./global.js"
 import { bytes, result } from "./output.js"
+import * as Progress from "./progress.js"
 
 const jobs = Options.integer("jobs").pipe(
   Options.withAlias("j"),
@@ -25,10 +26,12 @@ const pull = Command.make("pull", {
 }, (args) =>
   Effect.gen(function*() {
     const global = yield* root
+    const progress = Progress.make(!global.json)
     const pulled = yield* OciLayout.pullToLayout(args.reference, args.dir, {
       platform: Option.getOrElse(global.platform, () => "all" as const),
-      concurrency: args.jobs
-    }).pipe(Effect.provide(clientLayer(global, [args.reference])))
+      concurrency: args.jobs,
+      onEvent: progress.onEvent
+    }).pipe(Effect.ensuring(progress.stop), Effect.provide(clientLayer(global, [args.reference])))
     yield* result(global.json, pulled, () => [
       `${args.dir}:${pulled.tag ?? pulled.digest}: ${pulled.digest}`,
       `${pulled.manifests} manifests, ${pulled.blobs} blobs (${bytes(pulled.bytes)}) verified and written`
@@ -53,9 +56,11 @@ const push = Command.make("push", {
   Effect.gen(function*() {
     const global = yield* root
     const { dir, ref } = splitLayoutRef(args.layout)
-    const pushed = yield* OciLayout.pushFromLayout(dir, ref, args.reference, { concurrency: args.jobs }).pipe(
-      Effect.provide(clientLayer(global, [args.reference]))
-    )
+    const progress = Progress.make(!global.json)
+    const pushed = yield* OciLayout.pushFromLayout(dir, ref, args.reference, {
+      concurrency: args.jobs,
+      onEvent: progress.onEvent
+    }).pipe(Effect.ensuring(progress.stop), Effect.provide(clientLayer(global, [args.reference])))
     yield* result(global.json, pushed, () => [
       `${args.reference}: ${pushed.digest}`,
       `${pushed.manifests} manifests; blobs: ${pushed.blobs.uploaded} uploaded (${bytes(pushed.bytesUploaded)}), ` +

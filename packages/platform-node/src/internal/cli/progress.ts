@@ -24,6 +24,7 @@ export const make = (enabled: boolean): Progress => {
     stream: process.stderr,
     clearOnComplete: false,
     hideCursor: true,
+    barsize: 24,
     format: " {digest} |{bar}| {done} / {total} {speed}",
     formatValue: (value, _options, type) => (type === "value" || type === "total" ? bytes(value) : String(value))
   }, cliProgress.Presets.shades_classic)
