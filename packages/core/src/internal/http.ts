@@ -8,7 +8,6 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import {
   AuthorizationError,
@@ -217,15 +216,3 @@ export const responseError = (
       )
     }
   )
-
-/** Read a header that must be present. */
-export const requireHeader = (
-  response: HttpClientResponse.HttpClientResponse,
-  name: string,
-  method: string,
-  url: string
-): Effect.Effect<string, InvalidResponse> =>
-  Option.match(Option.fromNullable(headerRecord(response)[name]), {
-    onNone: () => Effect.fail(new InvalidResponse({ method, url: displayUrl(url), reason: `missing ${name} header` })),
-    onSome: Effect.succeed
-  })
