@@ -69,7 +69,11 @@ export interface Options {
   readonly manifestSizeLimit?: number | undefined
   /** Redirects followed per request. Default 5. */
   readonly maxRedirects?: number | undefined
-  /** Blob uploads above this size go in chunks of this size. Default 16 MiB. */
+  /**
+   * Blob uploads above this size go in chunks of this size (for registries, or proxies in front
+   * of them, that cap request bodies). Default: no chunks when bodies can be streamed (one
+   * streamed `PUT`, as skopeo and crane send), 16 MiB otherwise.
+   */
   readonly chunkSize?: number | undefined
   /**
    * Whether request bodies may be streams. Browsers cannot stream a request body over HTTP/1.1,
@@ -250,7 +254,7 @@ const resolveOptions = (options: Options): ResolvedOptions => ({
   requestTimeout: Duration.decode(options.requestTimeout ?? "60 seconds"),
   manifestSizeLimit: options.manifestSizeLimit ?? 4 * 1024 * 1024,
   maxRedirects: options.maxRedirects ?? 5,
-  chunkSize: options.chunkSize ?? 16 * 1024 * 1024,
+  chunkSize: options.chunkSize ?? (options.streamingUploads === false ? 16 * 1024 * 1024 : Infinity),
   streamingUploads: options.streamingUploads ?? true,
   idleTimeout: Duration.decode(options.idleTimeout ?? "30 seconds"),
   hostConcurrency: Math.max(1, options.hostConcurrency ?? 8)

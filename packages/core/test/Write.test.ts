@@ -89,6 +89,34 @@ describe("uploads against RegistryTest", () => {
       assert.strictEqual((yield* Registry.uploadBlob("registry.test/up/app", big)).outcome, "exists")
     }).pipe(Effect.provide(inMemory({ chunkMinLength: 100_000 }))))
 
+  it.effect("by default sends a large streamed blob as one PUT, as skopeo and crane do", () =>
+    Effect.gen(function*() {
+      const registry = yield* RegistryTest.TestRegistry
+      const client = yield* RegistryClient.RegistryClient
+      assert.strictEqual(client.options.chunkSize, Infinity)
+      const bytes = random(20 * 1024 * 1024)
+      const big = yield* BlobSource.fromBytes(bytes)
+      const oneShot = BlobSource.fromStream({
+        digest: big.digest,
+        size: big.size,
+        stream: Stream.fromIterable([bytes.subarray(0, 1 << 20), bytes.subarray(1 << 20)])
+      })
+      assert.strictEqual((yield* Registry.uploadBlob("registry.test/mono/app", oneShot)).outcome, "uploaded")
+      const methods = registry.requests().filter((r) => r.path.includes("/blobs/uploads/")).map((r) => r.method)
+      assert.deepStrictEqual(methods, ["POST", "PUT"])
+      assert.deepStrictEqual(yield* collect(Registry.getBlob("registry.test/mono/app", big)), bytes)
+    }).pipe(Effect.provide(inMemory())))
+
+  it.effect("without streaming bodies, uploads above 16 MiB go in 16 MiB chunks by default", () =>
+    Effect.gen(function*() {
+      const registry = yield* RegistryTest.TestRegistry
+      const client = yield* RegistryClient.RegistryClient
+      assert.strictEqual(client.options.chunkSize, 16 * 1024 * 1024)
+      const source = yield* BlobSource.fromBytes(random(20 * 1024 * 1024))
+      yield* Registry.uploadBlob("registry.test/arrays/app", source)
+      assert.strictEqual(registry.requests().filter((r) => r.method === "PATCH").length, 2)
+    }).pipe(Effect.provide(inMemory({}, { streamingUploads: false }))))
+
   it.effect("uploads without streaming bodies (the browser mode)", () =>
     Effect.gen(function*() {
       const source = yield* BlobSource.fromBytes(random(70_000))
