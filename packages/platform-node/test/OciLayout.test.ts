@@ -142,6 +142,22 @@ describe("OciLayout", () => {
         assert.isTrue((yield* collect(OciLayout.readBlob(layout, { digest, size: data.length }))).equals(data))
       }).pipe(Effect.provide(NodeHasher.layer)))
 
+    it.scopedLive("writes a blob larger than the write queue, in socket-sized pieces, byte for byte", () =>
+      Effect.gen(function*() {
+        const layout = yield* OciLayout.init(yield* tempDir)
+        const data = crypto.randomBytes(13 * 1024 * 1024 + 5)
+        const digest = sha256Digest(data)
+        const pieces = Stream.range(0, Math.ceil(data.length / 65536) - 1).pipe(
+          Stream.map((i) => data.subarray(i * 65536, (i + 1) * 65536)),
+          Stream.rechunk(1)
+        )
+        const result = yield* OciLayout.writeBlob(layout, digest, data.length, pieces)
+        assert.isTrue(result.written)
+        const file = path.join(layout.path, "blobs", "sha256", digest.slice(7))
+        assert.isTrue((yield* Effect.promise(() => fs.readFile(file))).equals(data))
+        assert.deepStrictEqual(yield* listDir(path.join(layout.path, "blobs", "sha256")), [digest.slice(7)])
+      }).pipe(Effect.provide(NodeHasher.layer)))
+
     it.scoped("a digest mismatch fails with DigestMismatch and leaves neither the blob nor a temporary file", () =>
       Effect.gen(function*() {
         const layout = yield* OciLayout.init(yield* tempDir)

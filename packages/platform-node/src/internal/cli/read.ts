@@ -95,7 +95,9 @@ const blob = Command.make("blob", { reference, output }, ({ output, reference })
     }
     const target = Option.match(output, {
       onNone: () => process.stdout,
-      onSome: (file) => Fs.createWriteStream(file)
+      // a 16 KiB high-water mark made every 64 KiB chunk wait for its own write (and the body
+      // meanwhile piled up and was copied together): 4 MiB lets writes queue and go as writev
+      onSome: (file) => Fs.createWriteStream(file, { highWaterMark: 4 * 1024 * 1024 })
     })
     yield* Registry.getBlob(ref, ref.digest).pipe(
       Stream.runForEach((chunk) =>
