@@ -357,6 +357,16 @@ const main = async () => {
             return processSample(m, big.size)
           }
         },
+        options.cli && {
+          key: "ocireg-cli-pull",
+          label: "ocireg CLI `pull` → OCI layout (whole image, fsynced, process)",
+          run: async () => {
+            const dir = path.join(outDir, "ocireg-layout")
+            const m = await cli(["pull", `${repo}:latest`, dir])
+            await fs.rm(dir, { recursive: true, force: true })
+            return processSample(m, big.size)
+          }
+        },
         haveSkopeo
           ? {
             key: "skopeo",
@@ -432,7 +442,7 @@ const main = async () => {
         },
         {
           key: "ocireg",
-          label: "ocireg Registry.uploadBlob + NodeBlobSource.fromFile",
+          label: "ocireg Registry.uploadBlob + NodeBlobSource.fromFile (default: one streamed PUT)",
           ocireg: true,
           run: pushOcireg(0)
         },

@@ -22,7 +22,7 @@ export const main = (args: ReadonlyArray<string>) =>
       const report = (what: string, result: Registry.UploadResult) =>
         Console.log(`${what.padEnd(36)} ${result.outcome} (${formatBytes(result.size)})`)
 
-      // in 64 KiB chunks (POST, PATCH × 4, PUT); the default chunk size is 16 MiB
+      // in 64 KiB chunks (POST, PATCH × 4, PUT); by default a blob goes as one streamed PUT
       yield* report("upload", yield* Registry.uploadBlob(target.repository, source, { chunkSize: 64 * 1024 }))
       // again: the HEAD finds it, nothing is sent
       yield* report("upload again", yield* Registry.uploadBlob(target.repository, source))

@@ -57,8 +57,8 @@ const programs = {
   },
   push: ([repository, file, digest, size, chunkSize]) => {
     const chunk = Number(chunkSize)
-    // monolithic: a chunk size above the blob's size sends one streamed PUT
-    const options = chunk > 0 ? { chunkSize: chunk } : { chunkSize: Number(size) + 1 }
+    // 0: the default, one streamed PUT
+    const options = chunk > 0 ? { chunkSize: chunk } : {}
     const effect = Effect.flatMap(
       NodeBlobSource.fromFile(file, { digest, size: Number(size) }),
       (source) => Registry.uploadBlob(repository, source, options)

@@ -727,8 +727,8 @@ export interface UploadOptions {
 
 /**
  * Put a blob into a repository the cheapest way: nothing when `HEAD` finds it, a mount when a
- * source repository is known, otherwise an upload (one `PUT` with the streamed body, or chunks
- * above the chunk size). A chunk that fails mid-way is resumed at the registry's offset; a whole
+ * source repository is known, otherwise an upload (by default one `PUT` with the streamed body;
+ * chunks when a chunk size is set, or without streaming bodies). A chunk that fails mid-way is resumed at the registry's offset; a whole
  * failed upload is retried from a new session only when the source is re-readable.
  *
  * @since 0.1.0

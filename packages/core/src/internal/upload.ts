@@ -1,8 +1,8 @@
 /**
  * Blob upload sessions: start (or mount), send chunks following each new `Location` exactly as
  * given, ask for the offset, complete with `?digest=`, cancel. `uploadSource` combines them:
- * monolithic for small blobs, chunked above the chunk size, and a chunk that fails mid-way is
- * resumed at the offset the registry reports, never replayed from zero.
+ * one streamed `PUT` by default, chunks above a configured chunk size, and a chunk that fails
+ * mid-way is resumed at the offset the registry reports, never replayed from zero.
  *
  * @internal
  */
