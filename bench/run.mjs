@@ -20,7 +20,7 @@ import { startTokenServer } from "./lib/tokenServer.mjs"
 const benchDir = path.dirname(fileURLToPath(import.meta.url))
 const rootDir = path.dirname(benchDir)
 const casesDir = path.join(benchDir, "cases")
-const cliBin = path.join(rootDir, "packages", "platform-node", "dist", "bin.js")
+const cliBin = path.join(rootDir, "packages", "platform-node", "dist", "ocireg.mjs")
 
 // ---------------------------------------------------------------------------------------------
 // options

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
-const bin = fileURLToPath(new URL("../packages/platform-node/dist/bin.js", import.meta.url))
+const bin = fileURLToPath(new URL("../packages/platform-node/dist/ocireg.mjs", import.meta.url))
 const sha256 = (bytes) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`
 
 /** A tar archive holding one file (512-byte header, data, padding, two zero blocks). */

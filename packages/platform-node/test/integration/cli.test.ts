@@ -20,7 +20,7 @@ import {
   type TokenServer
 } from "../../../../test-support/index.js"
 
-const bin = fileURLToPath(new URL("../../dist/bin.js", import.meta.url))
+const bin = fileURLToPath(new URL("../../dist/ocireg.mjs", import.meta.url))
 const users = { alice: "alice-password" }
 
 interface Run {
