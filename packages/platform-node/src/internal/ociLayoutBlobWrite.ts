@@ -60,7 +60,7 @@ const queuedWriter = (handle: Fs.FileHandle, path: string) => {
         return true
       })
     ),
-    /** Let go of the handle (until then the handle cannot be closed). */
+    /** Destroy the stream, which closes the handle (`close()` never settles while a stream holds it). */
     release: Effect.sync(() => void stream.destroy())
   }
 }
