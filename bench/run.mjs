@@ -480,52 +480,67 @@ const main = async () => {
     })
   }
 
-  // --- case 3: copy 1 GiB between registries ---------------------------------------------------
-  if (wants(3)) {
+  /**
+   * skopeo, ocireg's Image.copy and the CLI copying `src` into fresh repositories of `target`
+   * (`total` bytes); each run's repository is forgotten afterwards, so no run can skip or mount.
+   */
+  const copyClients = ({ src, target, total, forget }) => {
     let n = 0
     const fresh = (who) => `copy-${who}-${++n}`
-    const src = `${A.host}/big:latest`
-    const forget = (repository) =>
-      img.deleteRepositoryContent(B, repository, [big.digest, bigImage.config.digest], bigImage.digest)
+    const into = (who) => {
+      const repository = fresh(who)
+      return { repository, ref: `${target.host}/${repository}:latest` }
+    }
+    return [
+      haveSkopeo
+        ? {
+          key: "skopeo",
+          label: "skopeo copy docker:// → docker:// (process)",
+          run: async () => {
+            const { ref, repository } = into("skopeo")
+            const m = await skopeo(skopeoNoCreds(`docker://${src}`, `docker://${ref}`))
+            await forget(repository)
+            return processSample(m, total)
+          }
+        }
+        : { key: "skopeo", label: "skopeo", unavailable: "skopeo not installed" },
+      {
+        key: "ocireg",
+        label: "ocireg Image.copy",
+        ocireg: true,
+        run: async () => {
+          const { ref, repository } = into("ocireg")
+          const m = await node("ocireg.mjs", ["copy", src, ref])
+          await forget(repository)
+          return nodeSample(m, { bytes: total, blobs: m.json.blobs })
+        }
+      },
+      options.cli && {
+        key: "ocireg-cli",
+        label: "ocireg CLI `copy` (process)",
+        run: async () => {
+          const { ref, repository } = into("cli")
+          const m = await cli(["copy", src, ref])
+          await forget(repository)
+          return processSample(m, total)
+        }
+      }
+    ]
+  }
+
+  // --- case 3: copy 1 GiB between registries ---------------------------------------------------
+  if (wants(3)) {
     addCase({
       id: "3",
       title: `copy a ${sizeLabel} single-layer image A → B`,
       reference: "skopeo",
-      clients: [
-        haveSkopeo
-          ? {
-            key: "skopeo",
-            label: "skopeo copy docker:// → docker:// (process)",
-            run: async () => {
-              const repository = fresh("skopeo")
-              const m = await skopeo(skopeoNoCreds(`docker://${src}`, `docker://${B.host}/${repository}:latest`))
-              await forget(repository)
-              return processSample(m, big.size)
-            }
-          }
-          : { key: "skopeo", label: "skopeo", unavailable: "skopeo not installed" },
-        {
-          key: "ocireg",
-          label: "ocireg Image.copy",
-          ocireg: true,
-          run: async () => {
-            const repository = fresh("ocireg")
-            const m = await node("ocireg.mjs", ["copy", src, `${B.host}/${repository}:latest`])
-            await forget(repository)
-            return nodeSample(m, { bytes: big.size })
-          }
-        },
-        options.cli && {
-          key: "ocireg-cli",
-          label: "ocireg CLI `copy` (process)",
-          run: async () => {
-            const repository = fresh("cli")
-            const m = await cli(["copy", src, `${B.host}/${repository}:latest`])
-            await forget(repository)
-            return processSample(m, big.size)
-          }
-        }
-      ]
+      clients: copyClients({
+        src: `${A.host}/big:latest`,
+        target: B,
+        total: big.size,
+        forget: (repository) =>
+          img.deleteRepositoryContent(B, repository, [big.digest, bigImage.config.digest], bigImage.digest)
+      })
     })
   }
 
@@ -533,56 +548,21 @@ const main = async () => {
   if (wants(4)) {
     const total = small.layers.reduce((s, l) => s + l.size, 0)
     const digests = [...small.layers.map((l) => l.digest), small.config.digest]
-    const src = `${A.host}/small50:latest`
     const variants = [
       { id: "4a", title: "copy 50 × 1 MiB layers A → B", registry: B },
       { id: "4b", title: "copy 50 × 1 MiB layers within A (mount)", registry: A }
     ]
     for (const v of variants) {
-      let n = 0
-      const fresh = (who) => `${v.id}-${who}-${++n}`
-      const forget = (repository) => img.deleteRepositoryContent(v.registry, repository, digests, small.digest)
       addCase({
         id: v.id,
         title: v.title,
         reference: "skopeo",
-        clients: [
-          haveSkopeo
-            ? {
-              key: "skopeo",
-              label: "skopeo copy docker:// → docker:// (process)",
-              run: async () => {
-                const repository = fresh("skopeo")
-                const m = await skopeo(
-                  skopeoNoCreds(`docker://${src}`, `docker://${v.registry.host}/${repository}:latest`)
-                )
-                await forget(repository)
-                return processSample(m, total)
-              }
-            }
-            : { key: "skopeo", label: "skopeo", unavailable: "skopeo not installed" },
-          {
-            key: "ocireg",
-            label: "ocireg Image.copy",
-            ocireg: true,
-            run: async () => {
-              const repository = fresh("ocireg")
-              const m = await node("ocireg.mjs", ["copy", src, `${v.registry.host}/${repository}:latest`])
-              await forget(repository)
-              return nodeSample(m, { bytes: total, blobs: m.json.blobs })
-            }
-          },
-          options.cli && {
-            key: "ocireg-cli",
-            label: "ocireg CLI `copy` (process)",
-            run: async () => {
-              const repository = fresh("cli")
-              const m = await cli(["copy", src, `${v.registry.host}/${repository}:latest`])
-              await forget(repository)
-              return processSample(m, total)
-            }
-          }
-        ]
+        clients: copyClients({
+          src: `${A.host}/small50:latest`,
+          target: v.registry,
+          total,
+          forget: (repository) => img.deleteRepositoryContent(v.registry, repository, digests, small.digest)
+        })
       })
     }
   }

@@ -58,14 +58,13 @@ describeIntegration("resuming blob downloads", ["docker-registry"], () => {
     )
   const blobGets = () => proxy.log().filter((e) => e.method === "GET" && e.path.includes("/blobs/sha256:"))
 
+  /** Reset the connection of blob GETs after `bytes` of the body. */
+  const resetBlobGetsAfter = (bytes: number) =>
+    proxy.addRule({ name: "reset", method: "GET", path: /\/blobs\/sha256:/, action: Fault.resetResponseAfter(bytes) })
+
   it.effect("resumes with a 206 after a connection reset", () =>
     Effect.gen(function*() {
-      proxy.addRule({
-        name: "reset",
-        method: "GET",
-        path: /\/blobs\/sha256:/,
-        action: Fault.resetResponseAfter(1_000_000)
-      })
+      resetBlobGetsAfter(1_000_000)
       assert.isTrue((yield* download()).equals(bytes))
       const gets = blobGets()
       assert.strictEqual(gets.length, 2)
@@ -75,12 +74,7 @@ describeIntegration("resuming blob downloads", ["docker-registry"], () => {
 
   it.effect("skips what it has when the server answers the Range with the whole blob", () =>
     Effect.gen(function*() {
-      proxy.addRule({
-        name: "reset",
-        method: "GET",
-        path: /\/blobs\/sha256:/,
-        action: Fault.resetResponseAfter(1_500_000)
-      })
+      resetBlobGetsAfter(1_500_000)
       proxy.addRule({
         name: "no ranges",
         method: "GET",
@@ -127,12 +121,7 @@ describeIntegration("resuming blob downloads", ["docker-registry"], () => {
 
   it.effect("refuses a 206 that starts elsewhere", () =>
     Effect.gen(function*() {
-      proxy.addRule({
-        name: "reset",
-        method: "GET",
-        path: /\/blobs\/sha256:/,
-        action: Fault.resetResponseAfter(1_000_000)
-      })
+      resetBlobGetsAfter(1_000_000)
       proxy.addRule({
         name: "wrong range",
         match: (r) => r.headers["range"] !== undefined,

@@ -273,6 +273,23 @@ describeIntegration("fault injection", ["docker-registry", "openssl"], () => {
     return at
   }
 
+  /**
+   * Answer every authenticated manifest GET of the token-auth registry with `status`: the error
+   * `getManifest` ends with, and how many GETs got that status.
+   */
+  const failEveryManifestGet = (status: number) =>
+    Effect.gen(function*() {
+      tokenProxy.addRule({
+        method: "GET",
+        path: /\/manifests\//,
+        match: authed,
+        times: 20,
+        action: Fault.status(status)
+      })
+      const error = yield* expectFailure(Registry.getManifest(`${tokenProxy.host}/faults/src:v1`))
+      return { error, failed: manifestGets(tokenProxy).filter((e) => e.status === status).length }
+    })
+
   beforeAll(async () => {
     tokens = await startTokenServer({ users })
     ;[open, secured, origin] = await Promise.all([
@@ -625,19 +642,9 @@ describeIntegration("fault injection", ["docker-registry", "openssl"], () => {
     "RegistryResponseError 503 after 4 attempts; no secret in the error",
     () =>
       Effect.gen(function*() {
-        tokenProxy.addRule({
-          method: "GET",
-          path: /\/manifests\//,
-          match: authed,
-          times: 20,
-          action: Fault.status(503)
-        })
-        const error = expectTag(
-          yield* expectFailure(Registry.getManifest(`${tokenProxy.host}/faults/src:v1`)),
-          "RegistryResponseError"
-        )
+        const { error: failure, failed } = yield* failEveryManifestGet(503)
+        const error = expectTag(failure, "RegistryResponseError")
         assert.strictEqual(error.status, 503)
-        const failed = manifestGets(tokenProxy).filter((e) => e.status === 503).length
         assert.strictEqual(failed, attempts)
         assertNoSecrets(error)
         return `RegistryResponseError ${error.status} after ${failed} attempts`
@@ -728,19 +735,9 @@ describeIntegration("fault injection", ["docker-registry", "openssl"], () => {
     "RateLimited after 4 attempts; no secret in the error",
     () =>
       Effect.gen(function*() {
-        tokenProxy.addRule({
-          method: "GET",
-          path: /\/manifests\//,
-          match: authed,
-          times: 20,
-          action: Fault.status(429)
-        })
-        const error = expectTag(
-          yield* expectFailure(Registry.getManifest(`${tokenProxy.host}/faults/src:v1`)),
-          "RateLimited"
-        )
+        const { error: failure, failed: limited } = yield* failEveryManifestGet(429)
+        const error = expectTag(failure, "RateLimited")
         assert.isUndefined(error.retryAfterMillis)
-        const limited = manifestGets(tokenProxy).filter((e) => e.status === 429).length
         assert.strictEqual(limited, attempts)
         assertNoSecrets(error)
         return `RateLimited after ${limited} attempts`

@@ -45,20 +45,29 @@ const readBack = (repository: string, digest: Digest.Digest) =>
 
 const patches = (proxy: FaultProxy) => proxy.log().filter((e) => e.method === "PATCH")
 
+/**
+ * The in-memory registry served over HTTP behind the fault proxy, which loses the answer to one
+ * PATCH after the fourth request (the registry keeps the bytes and the session).
+ */
+const proxyLosingOnePatchAnswer = Effect.gen(function*() {
+  const server = yield* RegistryServer.serve({})
+  const proxy = yield* Effect.acquireRelease(
+    Effect.promise(() => startFaultProxy({ target: server.url })),
+    (p) => Effect.promise(() => p.stop())
+  )
+  proxy.addRule({
+    name: "answer lost",
+    method: "PATCH",
+    match: (r) => r.matchCount === 0 && r.index > 3,
+    action: Fault.resetBeforeResponse({ afterRequestBytes: Infinity })
+  })
+  return proxy
+})
+
 describe("resuming chunked uploads against the in-memory registry", () => {
   it.scoped("continues at the server's offset when a PATCH's answer is lost, sending no chunk twice", () =>
     Effect.gen(function*() {
-      const server = yield* RegistryServer.serve({})
-      const proxy = yield* Effect.acquireRelease(
-        Effect.promise(() => startFaultProxy({ target: server.url })),
-        (p) => Effect.promise(() => p.stop())
-      )
-      proxy.addRule({
-        name: "answer lost",
-        method: "PATCH",
-        match: (r) => r.matchCount === 0 && r.index > 3,
-        action: Fault.resetBeforeResponse({ afterRequestBytes: Infinity })
-      })
+      const proxy = yield* proxyLosingOnePatchAnswer
       const bytes = crypto.randomBytes(size)
       const source = yield* BlobSource.fromBytes(bytes)
       const result = yield* Registry.uploadBlob(`${proxy.host}/resume/app`, source)
@@ -75,17 +84,7 @@ describe("resuming chunked uploads against the in-memory registry", () => {
 describe("resuming chunked uploads of files (native bodies) against the in-memory registry", () => {
   it.scoped("re-reads only the missing range of the file when a chunk's answer is lost", () =>
     Effect.gen(function*() {
-      const server = yield* RegistryServer.serve({})
-      const proxy = yield* Effect.acquireRelease(
-        Effect.promise(() => startFaultProxy({ target: server.url })),
-        (p) => Effect.promise(() => p.stop())
-      )
-      proxy.addRule({
-        name: "answer lost",
-        method: "PATCH",
-        match: (r) => r.matchCount === 0 && r.index > 3,
-        action: Fault.resetBeforeResponse({ afterRequestBytes: Infinity })
-      })
+      const proxy = yield* proxyLosingOnePatchAnswer
       const bytes = crypto.randomBytes(size)
       const dir = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "ocireg-native-")))
       yield* Effect.addFinalizer(() => Effect.promise(() => fs.rm(dir, { recursive: true, force: true })))
