@@ -33,6 +33,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Path from "node:path"
 import { writeVerified } from "./internal/ociLayoutBlobWrite.js"
+import * as DefaultRef from "./internal/ociLayoutDefaultRef.js"
 import { fileSize, type FsError, mkdirp, readLimited, readStream, writeAtomic } from "./internal/ociLayoutFs.js"
 import * as IndexEdit from "./internal/ociLayoutIndex.js"
 import * as Paths from "./internal/ociLayoutPaths.js"
@@ -78,7 +79,8 @@ const layoutFileSizeLimit = 4096
  * - `MalformedLayoutFile`, `MalformedIndex`: `oci-layout` or `index.json` is not what the spec says;
  * - `InvalidDigest`: a digest that is not a valid `sha256`/`sha512` digest (never used as a path);
  * - `InvalidRefName`: a name that is not of the image-layout ref grammar;
- * - `RefNotFound`, `BlobNotFound`: nothing by that name or digest;
+ * - `RefNotFound`, `BlobNotFound`: nothing by that name or digest (or, with no ref, no image at all);
+ * - `AmbiguousRef`: no ref given and the layout holds several images (`detail` lists their refs and digests);
  * - `TooLarge`: a file read whole is over its limit;
  * - `ReadFailed`, `WriteFailed`: the file system refused (`detail` is the system error code).
  *
@@ -93,6 +95,7 @@ export const OciLayoutErrorReason = Schema.Literal(
   "InvalidDigest",
   "InvalidRefName",
   "RefNotFound",
+  "AmbiguousRef",
   "BlobNotFound",
   "TooLarge",
   "ReadFailed",
@@ -380,13 +383,19 @@ export const tags = (layout: OciLayout): Effect.Effect<ReadonlyArray<string>, Oc
   Effect.map(refs(layout), (all) => all.map((ref) => ref.name))
 
 /**
- * Find an `index.json` entry by name (`org.opencontainers.image.ref.name`) or by digest.
+ * Find an `index.json` entry by name (`org.opencontainers.image.ref.name`) or by digest. With no
+ * `ref`, the layout's only image (entries naming one digest are one image), as skopeo's `oci:DIR`
+ * reads it; `AmbiguousRef` when the layout holds several, `RefNotFound` when it holds none.
  *
  * @since 0.1.0
  * @category index
  */
-export const resolve = (layout: OciLayout, ref: string): Effect.Effect<Manifest.Descriptor, OciLayoutError> =>
+export const resolve = (
+  layout: OciLayout,
+  ref?: string | undefined
+): Effect.Effect<Manifest.Descriptor, OciLayoutError> =>
   Effect.flatMap(readIndex(layout), (index) => {
+    if (ref === undefined) return soleEntry(layout, index)
     const found = Digest.isDigest(ref)
       ? index.manifests.find((d) => d.digest === ref)
       : index.manifests.find((d) => IndexEdit.refNameOf(d) === ref)
@@ -396,6 +405,23 @@ export const resolve = (layout: OciLayout, ref: string): Effect.Effect<Manifest.
       )
       : Effect.succeed(found)
   })
+
+const soleEntry = (layout: OciLayout, index: Manifest.ImageIndex) => {
+  const entry = DefaultRef.defaultEntry(index)
+  const path = Paths.indexFile(layout.path)
+  return entry._tag === "Sole"
+    ? Effect.succeed(entry.descriptor)
+    : entry._tag === "Empty"
+    ? Effect.fail(new OciLayoutError({ path, reason: "RefNotFound", detail: "no image in the layout" }))
+    : Effect.fail(
+      new OciLayoutError({
+        path,
+        reason: "AmbiguousRef",
+        detail: `${entry.entries.length} images and no ref given: ${DefaultRef.describeEntries(entry.entries)}`
+          .slice(0, 4000)
+      })
+    )
+}
 
 // ---------------------------------------------------------------------------------------------
 // blobs
@@ -788,13 +814,15 @@ export interface PushResult {
  * `DigestMismatch` and is never stored), then the manifests are put
  * as their stored bytes, children by digest, the root last under the target's tag. A target
  * with neither tag nor digest gets `ref` as its tag when `ref` is a valid tag, else `latest`.
+ * With `ref` `undefined` the layout's only image is pushed (see `resolve`; several images fail
+ * with `AmbiguousRef`), and its entry's ref name, if it has one, is the default tag.
  *
  * @since 0.1.0
  * @category transfer
  */
 export const pushFromLayout = (
   dir: string,
-  ref: string,
+  ref: string | undefined,
   target: Registry.ReferenceInput,
   options: PushOptions = {}
 ): Effect.Effect<PushResult, RegistryError | OciLayoutError, Env> =>
@@ -802,7 +830,8 @@ export const pushFromLayout = (
     const dst = yield* toReference(target)
     const concurrency = options.concurrency ?? 4
     const layout = yield* open(dir)
-    const root = yield* readManifest(layout, ref)
+    const sole = ref === undefined ? yield* resolve(layout) : undefined
+    const root = yield* readManifest(layout, sole ?? ref!)
     if (dst.digest !== undefined && dst.digest !== root.digest) {
       return yield* new DigestMismatch({ subject: "manifest", expected: dst.digest, actual: root.digest })
     }
@@ -835,10 +864,11 @@ export const pushFromLayout = (
         mediaType: manifest.mediaType
       })
     }
+    const name = sole !== undefined ? IndexEdit.refNameOf(sole) : ref
     const tag = dst.tag ?? (dst.digest !== undefined
       ? undefined
-      : !Digest.isDigest(ref) && Either.isRight(Reference.make({ ...dst, tag: ref }))
-      ? ref
+      : name !== undefined && !Digest.isDigest(name) && Either.isRight(Reference.make({ ...dst, tag: name }))
+      ? name
       : Reference.latestTag)
     const destination = tag !== undefined
       ? yield* Reference.make({ registry: dst.registry, repository: dst.repository, tag })
@@ -852,5 +882,5 @@ export const pushFromLayout = (
       bytesUploaded
     }
   }).pipe(Effect.withSpan("OciLayout.pushFromLayout", {
-    attributes: { "layout.path": dir, "layout.ref": ref, "image.target": String(target) }
+    attributes: { "layout.path": dir, "layout.ref": ref ?? "", "image.target": String(target) }
   }))

@@ -5,7 +5,9 @@
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as OciLayout from "../../OciLayout.js"
@@ -40,16 +42,33 @@ const pull = Command.make("pull", {
     Command.withDescription("pull an image (all platforms, or --platform) into an OCI layout, verifying digests")
   )
 
-/** `dir:tag` (as skopeo's oci: transport writes it) split into the directory and the ref. */
-const splitLayoutRef = (input: string) => {
+const digestSuffix = /^(.+?)(?::@|@|:)((?:sha256|sha512):[0-9a-f]+)$/
+
+/**
+ * `dir:ref` (as skopeo's `oci:` transport writes it; also `dir@digest`) split into the directory
+ * and the ref. Without a ref, `ref` is `undefined`: the layout's only image (as skopeo and crane
+ * read `oci:DIR`), never a guessed `latest`.
+ */
+export const splitLayoutRef = (input: string): { readonly dir: string; readonly ref: string | undefined } => {
+  const digest = digestSuffix.exec(input)
+  if (digest !== null) return { dir: digest[1]!, ref: digest[2]! }
   const colon = input.lastIndexOf(":")
-  return colon > 0 && !input.slice(colon + 1).includes("/")
+  return colon > 0 && colon < input.length - 1 && !input.slice(colon + 1).includes("/")
     ? { dir: input.slice(0, colon), ref: input.slice(colon + 1) }
-    : { dir: input, ref: "latest" }
+    : { dir: input, ref: undefined }
 }
 
+/** A usage error (exit 2) whose text this command prints itself (@effect/cli prints only its own). */
+const usage = (text: string) =>
+  Effect.zipRight(
+    Effect.sync(() => void process.stderr.write(`ocireg: ${text}\n`)),
+    Effect.fail(ValidationError.invalidArgument(HelpDoc.p(text)))
+  )
+
 const push = Command.make("push", {
-  layout: Args.text({ name: "dir[:tag]" }).pipe(Args.withDescription("an OCI layout and the tag (or digest) in it")),
+  layout: Args.text({ name: "dir[:tag]" }).pipe(
+    Args.withDescription("an OCI layout and the tag (or digest) in it; without one, the layout's only image")
+  ),
   reference: Args.text({ name: "reference" }),
   jobs
 }, (args) =>
@@ -60,7 +79,18 @@ const push = Command.make("push", {
     const pushed = yield* OciLayout.pushFromLayout(dir, ref, args.reference, {
       concurrency: args.jobs,
       onEvent: progress.onEvent
-    }).pipe(Effect.ensuring(progress.stop), Effect.provide(clientLayer(global, [args.reference])))
+    }).pipe(
+      Effect.ensuring(progress.stop),
+      Effect.catchIf(
+        (error) => error._tag === "OciLayoutError" && error.reason === "AmbiguousRef",
+        (error) =>
+          usage(
+            `${dir} holds several images; name one as ${dir}:REF or ${dir}@DIGEST ` +
+              `(${(error as OciLayout.OciLayoutError).detail ?? ""})`
+          )
+      ),
+      Effect.provide(clientLayer(global, [args.reference]))
+    )
     yield* result(global.json, pushed, () => [
       `${args.reference}: ${pushed.digest}`,
       `${pushed.manifests} manifests; blobs: ${pushed.blobs.uploaded} uploaded (${bytes(pushed.bytesUploaded)}), ` +
