@@ -2,11 +2,17 @@
  * Gate integration suites on the system binaries they need (`docker-registry`, `skopeo`,
  * `openssl`, ...). Locally a missing binary skips the suite; in CI (`OCIREG_REQUIRE_INTEGRATION=1`)
  * it fails the run with a message naming what is missing, so a broken CI image is never silently
- * green.
+ * green. Every binary a gate names must be in `system-packages.json` (the list `scripts/setup.sh`
+ * installs); a skipped suite records what it missed in its `meta`, which `skipReport.ts` prints
+ * at the end of the run with the Debian packages to install.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, it } from "vitest"
+import { getCurrentSuite } from "vitest/suite"
+import { debianPackage, type SkipRecord } from "./systemPackages.js"
+
+export { debianPackage, systemPackages } from "./systemPackages.js"
 
 const cache = new Map<string, string | undefined>()
 
@@ -73,6 +79,7 @@ export interface IntegrationGate {
  * want your own `describe`, or use `describeIntegration` which also turns `fail` into a failing test.
  */
 export const integration = (...binaries: ReadonlyArray<string>): IntegrationGate => {
+  for (const binary of binaries) debianPackage(binary) // throws for a binary the set-up does not install
   const missing = binaries.filter((b) => !requireBinary(b))
   const required = integrationRequired()
   const message = missing.length === 0
@@ -97,5 +104,11 @@ export const describeIntegration = (name: string, binaries: ReadonlyArray<string
     })
     return
   }
-  describe.skipIf(gate.skip)(name, fn)
+  describe.skipIf(gate.skip)(name, () => {
+    if (gate.skip) {
+      const record: SkipRecord = { missing: [...gate.missing], packages: gate.missing.map(debianPackage) }
+      getCurrentSuite().suite!.meta.ociregSkip = record
+    }
+    fn()
+  })
 }

@@ -41,6 +41,15 @@ export const ocireg = (
     child.stdin?.end(options.input ?? "")
   })
 
+/** The fenced `sh` blocks of the README section `heading` (`## heading`), as lists of lines. */
+export const readmeBlocks = (readme: string, heading: string): Array<Array<string>> => {
+  const start = readme.indexOf(`\n## ${heading}\n`)
+  if (start === -1) throw new Error(`README.md has no section "## ${heading}"`)
+  const end = readme.indexOf("\n## ", start + 4)
+  const section = readme.slice(start, end === -1 ? undefined : end)
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.split("\n").filter((l) => l.trim() !== ""))
+}
+
 /** Run one shell line with bash from the repository root (as the README's lines are written). */
 export const shell = (line: string, env: Record<string, string> = {}): Promise<Run> =>
   new Promise((resolve) => {
@@ -73,14 +82,19 @@ export const serve = (
         cwd: root,
         stdio: ["ignore", "pipe", "pipe"]
       })
-      : childProcess.spawn("bash", ["-c", `exec ${command.line}`], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+      : childProcess.spawn("bash", ["-c", command.line], {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true // its own process group: npx runs ocireg in a child process, and both are stopped
+      })
     let out = ""
     let err = ""
     const stop = () =>
       new Promise<void>((done) => {
         if (child.exitCode !== null || child.signalCode !== null) return done()
         child.once("exit", () => done())
-        child.kill()
+        if (command !== undefined && child.pid !== undefined) process.kill(-child.pid, "SIGTERM")
+        else child.kill()
       })
     const timer = setTimeout(() => {
       void stop()

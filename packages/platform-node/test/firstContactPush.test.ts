@@ -65,7 +65,7 @@ describe("ocireg push LAYOUT without a ref", () => {
     const untagged = await ocireg(["--json", "push", dir, `${served.host}/copy/untagged`])
     assert.strictEqual(untagged.code, 0, untagged.stderr)
     assert.strictEqual(JSON.parse(untagged.stdout).reference.tag, "1")
-  })
+  }, 180_000)
 
   it("several images and no ref: usage error (exit 2) naming every ref and digest, nothing pushed", async () => {
     const dir = path.join(work, "several")
@@ -89,7 +89,7 @@ describe("ocireg push LAYOUT without a ref", () => {
     const byDigest = await ocireg(["push", `${dir}@${one.root.digest}`, `${served.host}/several/app:by-digest`])
     assert.strictEqual(byDigest.code, 0, byDigest.stderr)
     assert.strictEqual(await Effect.runPromise(remoteDigest(`${served.host}/several/app:by-digest`)), one.root.digest)
-  })
+  }, 180_000)
 
   it.effect("OciLayout.resolve and pushFromLayout follow the same rule", () =>
     Effect.gen(function*() {
@@ -131,5 +131,5 @@ describeIntegration("a layout skopeo wrote without a ref", ["skopeo"], () => {
     )
     assert.strictEqual(library.reference.tag, "latest")
     assert.strictEqual(library.digest, one.root.digest)
-  })
+  }, 180_000)
 })
