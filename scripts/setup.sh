@@ -54,7 +54,6 @@ if [ "$check_only" = 1 ]; then
 fi
 
 if [ "$system" = 1 ] && [ ${#missing[@]} -gt 0 ]; then
-  echo "== apt-get install ${missing[*]}"
   as_root=()
   if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then
@@ -65,6 +64,7 @@ if [ "$system" = 1 ] && [ ${#missing[@]} -gt 0 ]; then
   fi
   installed=0
   if [ "${as_root[*]-}" != none ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== ${as_root[*]-}${as_root[*]:+ }apt-get install ${missing[*]}"
     if "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
       "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
       installed=1
