@@ -18,6 +18,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import { describeIntegration, type GeneratedImage, generateOciLayout, skopeoCopy } from "../../../test-support/index.js"
+import { splitLayoutRef } from "../src/internal/cli/layout.js"
 import { ocireg, serve, type Served } from "./firstContact.js"
 
 let work: string
@@ -110,6 +111,18 @@ describe("ocireg push LAYOUT without a ref", () => {
       const none = yield* Effect.flip(OciLayout.resolve(empty))
       assert.strictEqual(none.reason, "RefNotFound")
     }).pipe(Effect.provide(client())))
+})
+
+describe("DIR[:REF] on the command line", () => {
+  it("splits a ref or a digest off, and leaves none for a bare directory", () => {
+    const digest = `sha256:${"ab".repeat(32)}`
+    assert.deepStrictEqual(splitLayoutRef("./app-layout:1"), { dir: "./app-layout", ref: "1" })
+    assert.deepStrictEqual(splitLayoutRef("./app-layout"), { dir: "./app-layout", ref: undefined })
+    assert.deepStrictEqual(splitLayoutRef("/tmp/a:b/layout"), { dir: "/tmp/a:b/layout", ref: undefined })
+    assert.deepStrictEqual(splitLayoutRef(`dir@${digest}`), { dir: "dir", ref: digest })
+    assert.deepStrictEqual(splitLayoutRef(`dir:${digest}`), { dir: "dir", ref: digest })
+    assert.deepStrictEqual(splitLayoutRef(`dir:@${digest}`), { dir: "dir", ref: digest })
+  })
 })
 
 describeIntegration("a layout skopeo wrote without a ref", ["skopeo"], () => {
