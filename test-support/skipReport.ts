@@ -16,7 +16,16 @@ import { type SkipRecord, systemPackages } from "./systemPackages.js"
 interface Group {
   readonly where: string
   readonly record: SkipRecord | undefined
+  /** A suite above the tests failed (a hook): they were never started. */
+  readonly suiteFailed: boolean
   count: number
+}
+
+const suiteFailed = (task: Task): boolean => {
+  for (let s: Task | undefined = task.suite; s !== undefined; s = s.suite) {
+    if (s.result?.state === "fail") return true
+  }
+  return false
 }
 
 const skipped = (task: Task): boolean =>
@@ -67,7 +76,7 @@ export const summarize = (files: ReadonlyArray<File>, root: string): string | un
       const { record, suite } = groupOf(test)
       const project = file.projectName ? `${file.projectName}: ` : ""
       const where = `${project}${path.relative(root, file.filepath)}${suite ? ` › ${suite.name}` : ""}`
-      const group = groups.get(where) ?? { where, record, count: 0 }
+      const group = groups.get(where) ?? { where, record, suiteFailed: suiteFailed(test), count: 0 }
       group.count++
       groups.set(where, group)
     })
@@ -84,6 +93,8 @@ export const summarize = (files: ReadonlyArray<File>, root: string): string | un
   for (const group of [...groups.values()].sort((a, b) => a.where.localeCompare(b.where))) {
     const why = group.record !== undefined
       ? `missing ${group.record.missing.map((b, i) => `${b} (Debian package ${group.record!.packages[i]})`).join(", ")}`
+      : group.suiteFailed
+      ? "not started: their suite failed first (a hook; see the failures above)"
       : "skipped by the suite itself"
     lines.push(`  ${group.where}: ${group.count} skipped; ${why}`)
   }
