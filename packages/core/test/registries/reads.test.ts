@@ -109,13 +109,27 @@ describe("referrers discovery", () => {
 })
 
 describe("manifest HEAD", () => {
-  it.effect("a registry that answers HEAD with 405 is asked with GET, and the digest computed", () => {
-    const manifest = JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: blobDigest, size: blobBytes.length },
-      layers: []
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: blobDigest, size: blobBytes.length },
+    layers: []
+  })
+  it.effect("a HEAD answered 404 (older Nexus, GAR for some indexes) is checked with GET", () => {
+    const { layer, log } = fakeRegistry((r) => {
+      if (r.url.pathname !== "/v2/app/manifests/v1" || r.method === "HEAD") return new Response(null, { status: 404 })
+      return new Response(manifest, { headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" } })
     })
+    return Effect.gen(function*() {
+      const head = yield* Registry.headManifest("registry.test/app:v1")
+      assert.strictEqual(head.digest, `sha256:${sha256Hex(manifest)}`)
+      const missing = yield* Effect.flip(Registry.headManifest("registry.test/app:v2"))
+      assert.strictEqual(missing._tag === "NotFound" && missing.kind, "tag")
+      assert.deepStrictEqual(log.map((r) => r.method), ["HEAD", "GET", "HEAD", "GET"])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a registry that answers HEAD with 405 is asked with GET, and the digest computed", () => {
     const { layer } = fakeRegistry((r) => {
       if (r.url.pathname !== "/v2/app/manifests/v1") return new Response("", { status: 404 })
       if (r.method === "HEAD") return new Response(null, { status: 405 })
