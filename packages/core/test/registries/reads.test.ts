@@ -175,3 +175,26 @@ describe("path-prefixed registries and Link headers", () => {
     }).pipe(Effect.provide(layer))
   })
 })
+
+describe("pages without Link", () => {
+  const all = ["a", "b", "c", "d", "e"]
+  it.effect("a full page without Link is followed with ?last= (Nexus group repositories)", () => {
+    const { layer } = fakeRegistry((r) => {
+      const n = Number(r.url.searchParams.get("n"))
+      const last = r.url.searchParams.get("last")
+      const from = last === null ? 0 : all.indexOf(last) + 1
+      return json({ name: "app", tags: all.slice(from, from + n) })
+    })
+    return Effect.gen(function*() {
+      assert.deepStrictEqual(yield* Registry.listAllTags("registry.test/app", { pageSize: 2 }), all)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a registry that ignores last is not listed twice", () => {
+    const { layer, log } = fakeRegistry(() => json({ name: "app", tags: ["a", "b"] }))
+    return Effect.gen(function*() {
+      assert.deepStrictEqual(yield* Registry.listAllTags("registry.test/app", { pageSize: 2 }), ["a", "b"])
+      assert.strictEqual(log.length, 2)
+    }).pipe(Effect.provide(layer))
+  })
+})
