@@ -438,10 +438,13 @@ export const make = (options: Options = {}) =>
         yield* Effect.logDebug(`${request.method} ${displayUrl(url.href)} ${response.status}`)
         yield* noteWarnings(response)
         if (
-          request.method === "HEAD" && hops > 0 && url.origin !== origin && headRefusedByStorage.has(response.status)
+          request.method === "HEAD" &&
+          (response.status === 403 || (hops > 0 && url.origin !== origin && headRefusedByStorage.has(response.status)))
         ) {
           // A blob HEAD redirected to a storage URL signed for GET only (S3, GCS, Azure Blob answer
-          // 403): ask for its first byte instead, and answer the HEAD with what that says.
+          // 403): ask for its first byte instead, and answer the HEAD with what that says. A 403
+          // seen directly may be the same thing behind a platform that follows redirects itself
+          // (fetch in browsers); a registry that really refuses refuses the GET too.
           return yield* headByRangedGet(run, httpRequest, url, headers, response)
         }
         const location = headerRecord(response)["location"]
