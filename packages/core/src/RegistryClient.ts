@@ -557,7 +557,7 @@ export const make = (options: Options = {}) =>
         }
         if (
           status === 400 && sameOrigin && canResend && !tried.reauthenticated && auth?._tag === "Bearer" &&
-          Option.isSome(header) && request.method !== "HEAD"
+          Option.isSome(header) && request.method !== "HEAD" && !request.acceptStatus?.includes(400)
         ) {
           // Some registries answer an expired or revoked token with 400 rather than 401: fetch a
           // new token once when the answer says the token is the problem.

@@ -134,6 +134,32 @@ describe("referrers discovery", () => {
   }
 })
 
+describe("referrers discovery with tokens", () => {
+  it.effect("a 400 from the referrers endpoint to a valid token is no referrers API, not a token problem", () => {
+    const { layer, log } = fakeRegistry((r) => {
+      if (r.url.host === "auth.registry.test") return json({ token: "t" })
+      if (r.headers["authorization"] !== "Bearer t") {
+        return new Response("", {
+          status: 401,
+          headers: { "www-authenticate": `Bearer realm="https://auth.registry.test/token",service="registry.test"` }
+        })
+      }
+      if (r.url.pathname === `/v2/app/referrers/${subject}`) {
+        return json({ errors: [{ code: "UNSUPPORTED", message: "referrers" }] }, { status: 400 })
+      }
+      if (r.url.pathname === `/v2/app/manifests/sha256-${"a".repeat(64)}`) {
+        return new Response(fallbackIndex, { headers: { "content-type": "application/vnd.oci.image.index.v1+json" } })
+      }
+      return new Response("", { status: 404 })
+    }, { credentials })
+    return Effect.gen(function*() {
+      const found = yield* Registry.getReferrers(`registry.test/app@${subject}`)
+      assert.deepStrictEqual(found.map((d) => d.digest), [referrer.digest])
+      assert.strictEqual(to(log, "auth.registry.test").length, 1, "one token, no re-authentication")
+    }).pipe(Effect.provide(layer))
+  })
+})
+
 describe("manifest HEAD", () => {
   const manifest = JSON.stringify({
     schemaVersion: 2,
