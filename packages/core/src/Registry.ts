@@ -259,6 +259,14 @@ const headerDigest = (response: HttpClientResponse.HttpClientResponse, method: s
   })
 }
 
+/**
+ * Answers to a manifest `HEAD` that `headManifest` checks with a `GET`: no `HEAD` at all (400,
+ * 405, 501), and 404, which older Nexus and Harbor and GAR (for some indexes) send to a `HEAD` of
+ * a manifest that a `GET` finds (crossplane/crossplane#3223, nicholas-fedor/watchtower#669). A
+ * `HEAD` carries no error body, so the `GET` also says what is really missing.
+ */
+const headUnsupported = [400, 404, 405, 501]
+
 /** Send a GET or HEAD for a manifest with the Accept header of every manifest type. */
 const requestManifest = (reference: ReferenceInput, method: "GET" | "HEAD", options: ManifestOptions) =>
   Effect.gen(function*() {
@@ -274,7 +282,8 @@ const requestManifest = (reference: ReferenceInput, method: "GET" | "HEAD", opti
       scopes: pull(ref),
       notFound: ref.digest ? "manifest" : "tag",
       repository: ref.repository,
-      reference: identifier
+      reference: identifier,
+      acceptStatus: method === "HEAD" ? headUnsupported : undefined
     })
     return { client, ref, response, url: client.baseUrl(ref.registry).href + path.slice(1) }
   })
@@ -337,7 +346,8 @@ export const getManifest = (
 /**
  * `HEAD /v2/<name>/manifests/<reference>`: the digest, media type and size of a manifest without
  * its body (a `HEAD` does not count against Docker Hub's pull limit). When the registry sends no
- * `Docker-Content-Digest` for a tag, the manifest is fetched and hashed instead.
+ * `Docker-Content-Digest` for a tag, or answers the `HEAD` with 400, 404, 405 or 501, the manifest
+ * is fetched and hashed instead (a `GET` that fails says why).
  *
  * @since 0.1.0
  * @category operations
@@ -352,7 +362,10 @@ export const headManifest = (
     const announced = yield* headerDigest(response, "HEAD", url)
     const size = parseContentLength(headers["content-length"])
     const digest = ref.digest ?? Option.getOrUndefined(announced)
-    if (digest === undefined || size === undefined || headers["content-type"] === undefined) {
+    if (
+      headUnsupported.includes(response.status) || digest === undefined || size === undefined ||
+      headers["content-type"] === undefined
+    ) {
       const full = yield* getManifest(ref, options)
       return {
         reference: ref,

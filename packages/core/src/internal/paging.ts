@@ -1,12 +1,15 @@
 /**
  * `Link`-header pagination shared by the tag list, the catalog and the referrers API: each page is
- * fetched, decoded with its schema, and the next URL taken from `Link: <…>; rel="next"` exactly as
- * given. A next URL on another origin, or one already visited, ends nothing silently: the first
- * is refused, the second stops the stream.
+ * fetched, decoded with its schema, and the next URL taken from `Link: <…>; rel="next"` as given,
+ * except that pages of an endpoint stay on its path: a `Link` that drops the path prefix or the
+ * repository key (Artifactory RTFACT-18971, renovatebot/renovate#20745; Nexus behind a connector
+ * port, sonatype/nexus-public#1011) keeps only its query. A next URL on another origin, or one
+ * already visited, ends nothing silently: the first is refused, the second stops the stream.
  *
  * @internal
  */
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -17,7 +20,7 @@ import * as Manifest from "../Manifest.js"
 import { RegistryClient } from "../RegistryClient.js"
 import { InvalidResponse, type NotFoundKind, type RegistryError } from "../RegistryError.js"
 import { parseLinkNext } from "./headers.js"
-import { displayUrl, headerRecord, readLimited, retryBrokenBody } from "./http.js"
+import { discard, displayUrl, endpointUrl, headerRecord, readLimited, retryBrokenBody } from "./http.js"
 
 /** List pages are JSON documents read whole; this bounds them. */
 const pageLimit = 16 * 1024 * 1024
@@ -57,7 +60,7 @@ const fetchPage = <A>(request: PageRequest<A>, path: string) =>
   retryBrokenBody(Effect.gen(function*() {
     const client = yield* RegistryClient
     const base = client.baseUrl(request.registry)
-    const url = new URL(path, base)
+    const url = endpointUrl(base, path)
     const response = yield* client.execute({
       registry: request.registry,
       method: "GET",
@@ -78,15 +81,41 @@ const fetchPage = <A>(request: PageRequest<A>, path: string) =>
         })
       )
     }
-    const next = yield* nextUrl(headerRecord(response)["link"], url, base)
-    return [page.right, next, url.href] as const
+    const linked = yield* nextUrl(headerRecord(response)["link"], url, base)
+    const next = Option.isSome(linked) ? linked : fullPageNext(page.right, url)
+    return [page.right, next, url.href, Option.isNone(linked) && Option.isSome(next)] as const
   }))
+
+/** The entries of a tags or catalog page. */
+const entriesOf = (page: unknown): ReadonlyArray<string> | undefined => {
+  if (typeof page !== "object" || page === null) return undefined
+  const entries = (page as { tags?: unknown }).tags ?? (page as { repositories?: unknown }).repositories
+  return Array.isArray(entries) ? entries as ReadonlyArray<string> : undefined
+}
+
+/**
+ * The next page of a full page that came without `Link`: `?last=<its last entry>` with the same
+ * `n`. Nexus group repositories page without sending `Link` (sonatype/nexus-public#117,
+ * NEXUS-35956); a page shorter than `n` is the last.
+ */
+const fullPageNext = (page: unknown, url: URL): Option.Option<string> => {
+  const n = Number(url.searchParams.get("n"))
+  const entries = entriesOf(page)
+  if (!Number.isInteger(n) || n <= 0 || entries === undefined || entries.length < n) return Option.none()
+  const last = entries[entries.length - 1]
+  if (typeof last !== "string") return Option.none()
+  const next = new URL(url.href)
+  next.searchParams.set("last", last)
+  next.searchParams.set("n", String(n))
+  return Option.some(next.href)
+}
 
 /** The next page's URL from `Link`, which must stay on the registry's origin. */
 const nextUrl = (link: string | undefined, url: URL, base: URL) => {
   const next = parseLinkNext(link, url.href)
   if (next === undefined) return Effect.succeed(Option.none<string>())
-  if (new URL(next).origin !== base.origin) {
+  const parsed = new URL(next)
+  if (parsed.origin !== base.origin) {
     return Effect.fail(
       new InvalidResponse({
         method: "GET",
@@ -95,26 +124,54 @@ const nextUrl = (link: string | undefined, url: URL, base: URL) => {
       })
     )
   }
+  if (parsed.pathname !== url.pathname) {
+    const samePath = new URL(url.href)
+    samePath.search = parsed.search
+    return Effect.as(
+      Effect.logDebug(`Link ${displayUrl(next)} leaves ${displayUrl(url.href)}: keeping the path`),
+      Option.some(samePath.href)
+    )
+  }
   return Effect.succeed(Option.some(next))
 }
 
-/** A stream of decoded pages. */
+/**
+ * A stream of decoded pages. A page asked for without a `Link` (after a full page) that repeats
+ * the previous one (a registry that ignores `last`) ends the stream and is not emitted.
+ */
 export const pages = <A>(request: PageRequest<A>): Stream.Stream<A, RegistryError, RegistryClient> =>
   Stream.suspend(() => {
     const seen = new Set<string>()
-    return Stream.paginateEffect(
+    const guessed = new Set<string>()
+    let previous: ReadonlyArray<string> | undefined
+    return Stream.paginateChunkEffect(
       request.firstPath,
       (path) =>
-        Effect.map(fetchPage(request, path), ([page, next, visited]) => {
+        Effect.map(fetchPage(request, path), ([page, next, visited, nextGuessed]) => {
           seen.add(visited)
-          return [page, Option.filter(next, (url) => !seen.has(url))] as const
+          const entries = entriesOf(page)
+          const repeated = guessed.has(visited) && entries !== undefined && previous !== undefined &&
+            entries.length === previous.length && entries.every((e, i) => e === previous![i])
+          previous = entries
+          if (repeated) return [Chunk.empty<A>(), Option.none<string>()] as const
+          const following = Option.filter(next, (url) => !seen.has(url))
+          if (nextGuessed && Option.isSome(following)) guessed.add(following.value)
+          return [Chunk.of(page), following] as const
         })
     )
   })
 
 /**
- * All referrers from the referrers API, or `None` when the registry does not have the API
- * (404 on the first page).
+ * Answers of the first referrers page that mean "no referrers API": 404 (the spec's signal), and
+ * what registries without it send instead: 400, 405, 406, 501, or a redirect to another origin
+ * (GHCR sends the endpoint to a rate-limited web page: artifacthub/hub#4785).
+ */
+const noReferrersApi = [400, 404, 405, 406, 501, 301, 302, 303, 307, 308]
+
+/**
+ * All referrers from the referrers API, or `None` when the registry does not have the API: the
+ * first page answers one of `noReferrersApi`, or is not JSON (an HTML page, as GAR and GHCR
+ * send), or is not an index.
  */
 export const referrerPages = (request: {
   readonly registry: string
@@ -128,8 +185,9 @@ export const referrerPages = (request: {
     const base = client.baseUrl(request.registry)
     const seen = new Set<string>()
     const all: Array<Manifest.Descriptor> = []
-    let path: string | undefined = new URL(request.firstPath, base).href
+    let path: string | undefined = endpointUrl(base, request.firstPath).href
     while (path !== undefined && !seen.has(path)) {
+      const first = seen.size === 0
       seen.add(path)
       const url: URL = new URL(path)
       const response: HttpClientResponse.HttpClientResponse = yield* client.execute({
@@ -141,16 +199,29 @@ export const referrerPages = (request: {
         notFound: "referrers",
         repository: request.repository,
         reference: request.reference,
-        acceptStatus: [404]
+        acceptStatus: first ? noReferrersApi : [404],
+        crossOriginRedirects: !first
       })
-      if (response.status === 404) {
-        yield* Effect.ignore(response.text)
-        if (all.length === 0 && seen.size === 1) return Option.none()
+      if (response.status < 200 || response.status >= 300) {
+        yield* discard(response)
+        if (first) return Option.none()
         break
       }
+      const contentType = headerRecord(response)["content-type"]
+      if (first && contentType !== undefined && !/json/i.test(contentType)) {
+        yield* discard(response)
+        yield* Effect.logDebug(`the referrers endpoint answered ${contentType}: no referrers API`)
+        return Option.none()
+      }
       const bytes = yield* readLimited(response, client.options.manifestSizeLimit, "referrers index", "GET", url.href)
-      const index = yield* Manifest.decode(bytes, headerRecord(response)["content-type"])
+      const decoded = yield* Effect.either(Manifest.decode(bytes, contentType))
+      if (Either.isLeft(decoded)) {
+        if (first) return Option.none()
+        return yield* Effect.fail(decoded.left)
+      }
+      const index = decoded.right
       if (!Manifest.isIndexLike(index)) {
+        if (first) return Option.none()
         return yield* Effect.fail(
           new InvalidResponse({
             method: "GET",
