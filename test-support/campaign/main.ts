@@ -64,6 +64,8 @@ const main = async () => {
   const rows: Array<{ label: string; tally: Tally }> = []
   const failures: Array<string> = []
   const fdsBefore = openDescriptors()
+  // a promise that never settles must show as a hang, not as a silent exit of an idle event loop
+  const alive = setInterval(() => undefined, 60_000)
   for (const backend of backends) {
     const world = await startWorld(backend)
     try {
@@ -71,6 +73,7 @@ const main = async () => {
         const tally = emptyTally()
         const cases = fc.sample(caseArbitrary(operation, backend), { numRuns: runs, seed })
         for (const [i, c] of cases.entries()) {
+          if (process.argv.includes("--trace")) console.log(`start ${i}: ${JSON.stringify(c)}`)
           const result = await runCase(world, c)
           count(tally, result)
           if (result.outcome === "violation") {
@@ -87,6 +90,7 @@ const main = async () => {
       await world.stop()
     }
   }
+  clearInterval(alive)
   await new Promise((resolve) => setTimeout(resolve, 200))
   const fdsAfter = openDescriptors()
   console.log(`\n${renderTable(rows)}`)

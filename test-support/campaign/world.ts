@@ -240,7 +240,12 @@ const descriptorsOf = (bytes: Uint8Array): ReadonlyArray<Manifest.Descriptor> =>
 export const checkLayout = async (
   dir: string,
   options: { readonly temporariesAllowed: boolean }
-): Promise<{ readonly problems: ReadonlyArray<string>; readonly entries: ReadonlyArray<Manifest.Descriptor> }> => {
+): Promise<{
+  readonly problems: ReadonlyArray<string>
+  readonly entries: ReadonlyArray<Manifest.Descriptor>
+  /** The digests of the blobs present and verified. */
+  readonly verified: ReadonlySet<string>
+}> => {
   const problems: Array<string> = []
   const verified = new Set<string>()
   const blobsDir = path.join(dir, "blobs", "sha256")
@@ -250,6 +255,10 @@ export const checkLayout = async (
       if (!options.temporariesAllowed) problems.push(`temporary left behind: blobs/sha256/${name}`)
       continue
     }
+    if (!/^[a-f0-9]{64}$/.test(name)) {
+      problems.push(`blobs/sha256/${name} is neither a digest nor a temporary`)
+      continue
+    }
     const hash = crypto.createHash("sha256").update(await fs.readFile(file)).digest("hex")
     if (hash !== name) problems.push(`blobs/sha256/${name} does not hash to its name`)
     else verified.add(`sha256:${name}`)
@@ -257,7 +266,7 @@ export const checkLayout = async (
   for (const name of await fs.readdir(dir).catch(() => [] as Array<string>)) {
     if (name.includes(".tmp-")) {
       if (!options.temporariesAllowed) problems.push(`temporary left behind: ${name}`)
-    }
+    } else if (!["blobs", "index.json", "oci-layout"].includes(name)) problems.push(`unexpected file ${name}`)
   }
   let entries: ReadonlyArray<Manifest.Descriptor> = []
   const indexText = await fs.readFile(path.join(dir, "index.json"), "utf8").catch(() => undefined)
@@ -279,7 +288,7 @@ export const checkLayout = async (
     for (const child of descriptorsOf(bytes)) await visit(child, depth + 1)
   }
   for (const entry of entries) await visit(entry, 0)
-  return { problems, entries }
+  return { problems, entries, verified }
 }
 
 /** Open file descriptors of this process whose target is under `dir`. */
@@ -387,6 +396,8 @@ export const runCase = async (world: World, c: CampaignCase): Promise<RunResult>
   const exit = await Effect.runPromiseExit(Effect.provide(bounded, layer))
   const ms = Date.now() - started
   for (const proxy of proxies) proxy.clearRules()
+  // bad tokens armed but not used must not reach the verification client or the next case
+  world.tokens?.disarm()
 
   // the outcome
   let outcome: RunResult["outcome"] = "success"
@@ -482,7 +493,10 @@ export const runCase = async (world: World, c: CampaignCase): Promise<RunResult>
       }
     })
     const checked = await Effect.runPromiseExit(
-      check.pipe(Effect.provide(NodeRegistry.layer().pipe(Layer.provide(credentialsFor([world.direct])))))
+      check.pipe(
+        Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Hung() }),
+        Effect.provide(NodeRegistry.layer().pipe(Layer.provide(credentialsFor([world.direct]))))
+      )
     )
     if (Exit.isFailure(checked)) violations.push(`reading the destination back failed: ${Cause.pretty(checked.cause)}`)
   }

@@ -16,5 +16,41 @@ export const regressions: ReadonlyArray<Regression> = [
     backend: "server",
     found: "a manifest body that stalls after its headers hung the pull forever (seed 7, run 52)",
     case: { operation: "pull", route: "direct", faults: [{ kind: "stall", target: "any", nth: 1, atByte: 0 }] }
+  },
+  {
+    backend: "server",
+    found: "two Location headers on an upload POST were joined and used: 400 from the registry, not InvalidResponse",
+    case: {
+      operation: "push",
+      route: "direct",
+      faults: [{ kind: "dupHeaders", target: "upload-post", nth: 0, variant: "location-dup" }]
+    }
+  },
+  {
+    backend: "server",
+    found: "a copy resumed a source blob after its last byte (Range from the end, 416 RANGE_INVALID)",
+    case: {
+      operation: "copy",
+      route: "stream",
+      faults: [
+        { kind: "dupHeaders", target: "manifest-put", nth: 0, variant: "location-dup" },
+        { kind: "reset", target: "manifest-get", nth: 1, atByte: 840 },
+        { kind: "refuseMount" },
+        { kind: "dupHeaders", target: "upload-patch", nth: 3, variant: "length-conflict" }
+      ]
+    }
+  },
+  {
+    backend: "distribution",
+    found: "a bad token armed but unused by the operation leaked into the next reader (harness: now disarmed)",
+    case: {
+      operation: "push",
+      route: "direct",
+      faults: [
+        { kind: "expireToken", nth: 2, how: "untrusted" },
+        { kind: "dupHeaders", target: "any", nth: 0, variant: "location-dup" },
+        { kind: "expireToken", nth: 0, how: "untrusted" }
+      ]
+    }
   }
 ]
