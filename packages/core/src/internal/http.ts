@@ -161,11 +161,14 @@ export const retryBrokenBody = <A, E extends { readonly _tag: string }, R>(
     }
   })
 
-/** Throw away a body we do not need, reading at most a small prefix so the connection can be reused. */
+/**
+ * Throw away a body we do not need, reading at most a small prefix so the connection can be
+ * reused; one that stalls for a second is abandoned (its connection closed), not waited for.
+ */
 export const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   response.request.method === "HEAD" || headerRecord(response)["content-length"] === "0"
     ? Effect.void
-    : Effect.asVoid(readPrefix(response, smallBodyLimit))
+    : Effect.asVoid(readPrefix(response, smallBodyLimit, "1 second"))
 
 export const concatBytes = (chunks: Iterable<Uint8Array>, size: number): Uint8Array => {
   const out = new Uint8Array(size)
@@ -204,7 +207,8 @@ export const responseError = (
   context: ErrorContext
 ): Effect.Effect<never, RegistryError> =>
   Effect.flatMap(
-    method === "HEAD" ? Effect.succeed(new Uint8Array(0)) : readPrefix(response, smallBodyLimit),
+    // an error body is worth a few seconds, not the whole idle timeout
+    method === "HEAD" ? Effect.succeed(new Uint8Array(0)) : readPrefix(response, smallBodyLimit, "5 seconds"),
     (body): Effect.Effect<never, RegistryError> => {
       const details = parseErrorBody(body)
       const codes = errorCodes(details)

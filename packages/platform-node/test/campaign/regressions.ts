@@ -41,6 +41,11 @@ export const regressions: ReadonlyArray<Regression> = [
     }
   },
   {
+    backend: "server",
+    found: "a 401 whose body stalls after 5 bytes held the pull for the 30 s default (long campaign, seed 20261203)",
+    case: { operation: "pull", route: "direct", faults: [{ kind: "stall", target: "any", nth: 0, atByte: 5 }] }
+  },
+  {
     backend: "distribution",
     found: "a bad token armed but unused by the operation leaked into the next reader (harness: now disarmed)",
     case: {
