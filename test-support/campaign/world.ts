@@ -9,8 +9,9 @@
  *   or a typed `RegistryError` whose tag fits one of the schedule's faults;
  * - no credential at the foreign origin, none in the error;
  * - requests per URL and total time within what the retry schedule allows;
- * - no client socket left open (the proxies count their connections) and no file handle on the
- *   destination left open (`/proc/self/fd`);
+ * - no fiber of the operation left running (`Supervisor.track`), no client socket left open (the
+ *   proxies count their connections) and no file handle on the destination left open
+ *   (`/proc/self/fd`);
  * - nothing half-written visible: a layout's `index.json` names only blobs present and verified
  *   and no temporary remains; a destination tag names only blobs the registry has.
  */
@@ -38,6 +39,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Supervisor from "effect/Supervisor"
 import * as fc from "fast-check"
 import * as crypto from "node:crypto"
 import * as fsSync from "node:fs"
@@ -393,7 +395,9 @@ export const runCase = async (world: World, c: CampaignCase): Promise<RunResult>
     duration: timeBudgetMs(c.faults) + 5_000,
     onTimeout: () => new Hung()
   })
-  const exit = await Effect.runPromiseExit(Effect.provide(bounded, layer))
+  // every fiber the operation forks is tracked: none may outlive it
+  const supervisor = Effect.runSync(Supervisor.track)
+  const exit = await Effect.runPromiseExit(Effect.provide(bounded, layer).pipe(Effect.supervised(supervisor)))
   const ms = Date.now() - started
   for (const proxy of proxies) proxy.clearRules()
   // bad tokens armed but not used must not reach the verification client or the next case
@@ -455,6 +459,8 @@ export const runCase = async (world: World, c: CampaignCase): Promise<RunResult>
   if (ms > timeBudgetMs(c.faults)) violations.push(`took ${ms} ms (budget ${timeBudgetMs(c.faults)} ms)`)
 
   // nothing left open
+  const fibersDone = await waitFor(() => Effect.runSync(supervisor.value).length === 0, 2_000)
+  if (!fibersDone) violations.push(`${Effect.runSync(supervisor.value).length} fiber(s) still running`)
   const released = await waitFor(() => proxies.every((p) => p.connections() === 0), 3_000)
   if (!released) {
     violations.push(`client connections left open: ${proxies.map((p) => p.connections()).join("+")}`)
