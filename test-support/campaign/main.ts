@@ -50,7 +50,15 @@ const replay = async (json: string) => {
     const result = await runCase(world, c)
     console.log(describeCase(c))
     console.log(JSON.stringify(result, null, 2))
-    console.log(world.a.log().map((e) => `  ${e.method} ${e.path} → ${e.status ?? "-"} ${e.state}`).join("\n"))
+    for (const proxy of [world.a, world.b]) {
+      console.log(
+        proxy.log().map((e) =>
+          `  ${e.method} ${e.path}?${e.query.slice(0, 40)} → ${e.status ?? "-"} ${e.state} ${
+            e.fired ?? ""
+          } ${e.requestBytes}`
+        ).join("\n")
+      )
+    }
     if (result.outcome === "violation") process.exitCode = 1
   } finally {
     await world.stop()

@@ -330,7 +330,7 @@ const waitFor = async (condition: () => boolean, ms: number): Promise<boolean> =
 
 /** The longest a schedule may take: a base, plus what each fault can legitimately cost. */
 export const timeBudgetMs = (faults: FaultSchedule): number =>
-  15_000 + faults.reduce((sum, f) => {
+  20_000 + faults.reduce((sum, f) => {
     switch (f.kind) {
       case "stall":
       case "trickle":
