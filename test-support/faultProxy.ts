@@ -239,6 +239,8 @@ export interface FaultProxy {
   /** A snapshot of the requests seen since the start or the last `resetLog()`. */
   log(): Array<FaultLogEntry>
   resetLog(): void
+  /** Client connections open right now (to prove a client released its sockets). */
+  connections(): number
   /** Closes the server, destroys open sockets, in-flight upstream requests and the agent. Idempotent. */
   stop(): Promise<void>
 }
@@ -731,6 +733,7 @@ export const startFaultProxy = async (options: FaultProxyOptions): Promise<Fault
     resetLog: () => {
       entries = []
     },
+    connections: () => sockets.size,
     stop: () => (stopping ??= new Promise<void>((resolve) => {
       stopped = true
       rules = []

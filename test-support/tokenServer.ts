@@ -124,6 +124,8 @@ export interface TokenServer {
   issueExpired(n?: number): void
   /** The next `n` token requests fail with `status` (e.g. 401, 500, 503) before any other check. */
   rejectNextWith(status: number, n?: number): void
+  /** Forgets bad tokens and rejections armed but not used yet (`issueExpired`, `issueWithUntrustedKey`, `rejectNextWith`). */
+  disarm(): void
   /** Changes the lifetime (`expires_in`) of tokens issued from now on. */
   setExpiresIn(seconds: number): void
   /** Makes every refresh token issued so far invalid (400 `invalid_grant`). */
@@ -513,6 +515,11 @@ export const startTokenServer = async (options: TokenServerOptions = {}): Promis
     },
     issueExpired: (n = 1) => {
       expiredLeft += n
+    },
+    disarm: () => {
+      untrustedLeft = 0
+      expiredLeft = 0
+      rejections.length = 0
     },
     rejectNextWith: (status, n = 1) => {
       for (let i = 0; i < n; i++) rejections.push(status)

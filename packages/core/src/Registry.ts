@@ -308,7 +308,8 @@ export const getManifest = (
       Effect.gen(function*() {
         const sent = yield* requestManifest(reference, "GET", options)
         const limit = sent.client.options.manifestSizeLimit
-        const bytes = yield* readLimited(sent.response, limit, "manifest", "GET", sent.url).pipe(
+        const idle = sent.client.options.idleTimeout
+        const bytes = yield* readLimited(sent.response, limit, "manifest", "GET", sent.url, idle).pipe(
           Effect.catchTag("InvalidResponse", (e) =>
             Effect.fail(new InvalidManifest({ reason: "TooLarge", detail: `${e.reason}` })))
         )

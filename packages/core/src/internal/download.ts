@@ -138,7 +138,13 @@ export const blobStream = (
             return chunk
           }),
           Stream.catchAll((error) =>
-            error._tag === "TransportError" && attempt < maxResumes ? resume(error.message) : Stream.fail(error)
+            // a body that breaks after its last byte has nothing left to resume (a Range from the
+            // end answers 416): the digest check decides
+            error._tag === "TransportError" && total !== undefined && received >= total
+              ? Stream.empty
+              : error._tag === "TransportError" && attempt < maxResumes
+              ? resume(error.message)
+              : Stream.fail(error)
           ),
           Stream.concat(Stream.suspend(() =>
             total !== undefined && received < total && attempt < maxResumes

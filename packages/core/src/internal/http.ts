@@ -7,6 +7,7 @@
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import {
@@ -72,15 +73,39 @@ export const headerRecord = (response: HttpClientResponse.HttpClientResponse): R
   response.headers as unknown as Record<string, string>
 
 /**
+ * How long a body read whole may go without a byte when the caller does not say (the client's
+ * default idle timeout). Without a bound, a registry that sends the headers and then stalls kept
+ * a manifest read waiting forever: the request timeout ends with the headers.
+ */
+const defaultBodyIdle: Duration.DurationInput = "30 seconds"
+
+/** Fails a body stream that goes `idle` without a chunk (each pull races the timer: for small bodies only). */
+const idleBounded = <E>(
+  stream: Stream.Stream<Uint8Array, E>,
+  idle: Duration.DurationInput,
+  method: string,
+  url: string
+): Stream.Stream<Uint8Array, E | TransportError> =>
+  Stream.timeoutFail(stream, () =>
+    new TransportError({
+      method,
+      url: displayUrl(url),
+      reason: "Timeout",
+      detail: `no body bytes for ${Duration.format(Duration.decode(idle))}`
+    }), idle)
+
+/**
  * Read a whole body of at most `limit` bytes. A larger body (by `Content-Length` or by what
- * arrives) fails with `InvalidResponse` as soon as the limit is crossed, without reading on.
+ * arrives) fails with `InvalidResponse` as soon as the limit is crossed, without reading on; a
+ * body that stalls for `idle` fails with `TransportError` (`Timeout`).
  */
 export const readLimited = (
   response: HttpClientResponse.HttpClientResponse,
   limit: number,
   what: string,
   method: string,
-  url: string
+  url: string,
+  idle: Duration.DurationInput = defaultBodyIdle
 ): Effect.Effect<Uint8Array, InvalidResponse | TransportError> => {
   const tooLarge = (size: number) =>
     new InvalidResponse({
@@ -94,6 +119,7 @@ export const readLimited = (
   }
   return response.stream.pipe(
     Stream.mapError(transportError(method, url)),
+    (body) => idleBounded(body, idle, method, url),
     Stream.runFoldEffect({ size: 0, chunks: Chunk.empty<Uint8Array>() }, (acc, bytes) => {
       const size = acc.size + bytes.length
       return size > limit
@@ -104,12 +130,16 @@ export const readLimited = (
   )
 }
 
-/** Read at most `limit` bytes of a body and drop the rest (for error bodies, where a prefix is enough). */
+/**
+ * Read at most `limit` bytes of a body and drop the rest (for error bodies, where a prefix is
+ * enough); a body that stalls for `idle` ends what was read.
+ */
 export const readPrefix = (
   response: HttpClientResponse.HttpClientResponse,
-  limit: number
+  limit: number,
+  idle: Duration.DurationInput = defaultBodyIdle
 ): Effect.Effect<Uint8Array> =>
-  response.stream.pipe(
+  idleBounded(response.stream, idle, response.request.method, response.request.url).pipe(
     Stream.mapAccum(0, (seen, bytes) => {
       const keep = Math.max(0, Math.min(bytes.length, limit - seen))
       return [seen + bytes.length, keep === bytes.length ? bytes : bytes.subarray(0, keep)] as const
@@ -127,20 +157,29 @@ export const readPrefix = (
 export const cancel = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   Effect.ignore(Stream.runDrain(Stream.take(response.stream, 1)))
 
-/** Fetch again, up to twice, when a body read whole breaks on the way (the request must be idempotent). */
+/**
+ * Fetch again, up to twice, when a body read whole breaks or stalls on the way (the request must
+ * be idempotent).
+ */
 export const retryBrokenBody = <A, E extends { readonly _tag: string }, R>(
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> =>
   Effect.retry(effect, {
     times: 2,
-    while: (e) => e._tag === "TransportError" && (e as unknown as TransportError).reason === "BodyFailed"
+    while: (e) => {
+      const reason = e._tag === "TransportError" ? (e as unknown as TransportError).reason : undefined
+      return reason === "BodyFailed" || reason === "Timeout"
+    }
   })
 
-/** Throw away a body we do not need, reading at most a small prefix so the connection can be reused. */
+/**
+ * Throw away a body we do not need, reading at most a small prefix so the connection can be
+ * reused; one that stalls for a second is abandoned (its connection closed), not waited for.
+ */
 export const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   response.request.method === "HEAD" || headerRecord(response)["content-length"] === "0"
     ? Effect.void
-    : Effect.asVoid(readPrefix(response, smallBodyLimit))
+    : Effect.asVoid(readPrefix(response, smallBodyLimit, "1 second"))
 
 export const concatBytes = (chunks: Iterable<Uint8Array>, size: number): Uint8Array => {
   const out = new Uint8Array(size)
@@ -179,7 +218,8 @@ export const responseError = (
   context: ErrorContext
 ): Effect.Effect<never, RegistryError> =>
   Effect.flatMap(
-    method === "HEAD" ? Effect.succeed(new Uint8Array(0)) : readPrefix(response, smallBodyLimit),
+    // an error body is worth a few seconds, not the whole idle timeout
+    method === "HEAD" ? Effect.succeed(new Uint8Array(0)) : readPrefix(response, smallBodyLimit, "5 seconds"),
     (body) => Effect.fail(errorFromBody(response, body, method, url, context))
   )
 

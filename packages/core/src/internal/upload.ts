@@ -66,6 +66,10 @@ const location = (response: HttpClientResponse.HttpClientResponse, sentTo: strin
   if (value === undefined) {
     return Effect.fail(new InvalidResponse({ method, url: displayUrl(requestUrl), reason: "no Location header" }))
   }
+  // several Location headers arrive joined by ", " (whitespace is never part of a URI): refuse, do not guess
+  if (/\s/.test(value.trim())) {
+    return Effect.fail(new InvalidResponse({ method, url: displayUrl(requestUrl), reason: "several Location headers" }))
+  }
   return Effect.try({
     try: () => new URL(value, requestUrl).href,
     catch: () => new InvalidResponse({ method, url: displayUrl(requestUrl), reason: "malformed Location header" })

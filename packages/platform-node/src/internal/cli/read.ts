@@ -14,6 +14,10 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
+import * as FsP from "node:fs/promises"
+import * as Path from "node:path"
+import { removeQuietly } from "../ociLayoutFs.js"
+import { temporaryFile } from "../ociLayoutPaths.js"
 import { clientLayer, root } from "./global.js"
 import { bytes, result } from "./output.js"
 
@@ -93,24 +97,35 @@ const blob = Command.make("blob", { reference, output }, ({ output, reference })
     if (ref.digest === undefined) {
       return yield* Effect.fail(new Error("blob needs a reference with a digest: repository@sha256:…"))
     }
-    const target = Option.match(output, {
+    // -o writes a temporary next to the file and renames it once every byte is verified, so the
+    // file never holds a partial or unverified blob (a failure or a kill leaves only the temporary)
+    const temporary = Option.map(output, (file) => temporaryFile(Path.dirname(file), Path.basename(file)))
+    const target = Option.match(temporary, {
       onNone: () => process.stdout,
       // a 16 KiB high-water mark made every 64 KiB chunk wait for its own write (and the body
       // meanwhile piled up and was copied together): 4 MiB lets writes queue and go as writev
-      onSome: (file) => Fs.createWriteStream(file, { highWaterMark: 4 * 1024 * 1024 })
+      onSome: (file) => Fs.createWriteStream(file, { highWaterMark: 4 * 1024 * 1024, flags: "wx" })
     })
-    yield* Registry.getBlob(ref, ref.digest).pipe(
-      Stream.runForEach((chunk) =>
-        Effect.async<void>((resume) => {
-          if (target.write(chunk)) resume(Effect.void)
-          else target.once("drain", () => resume(Effect.void))
-        })
-      ),
-      Effect.provide(clientLayer(global, [reference]))
+    const download = Effect.gen(function*() {
+      yield* Registry.getBlob(ref, ref.digest!).pipe(
+        Stream.runForEach((chunk) =>
+          Effect.async<void>((resume) => {
+            if (target.write(chunk)) resume(Effect.void)
+            else target.once("drain", () => resume(Effect.void))
+          })
+        ),
+        Effect.provide(clientLayer(global, [reference]))
+      )
+      if (Option.isSome(output) && Option.isSome(temporary)) {
+        yield* Effect.async<void>((resume) => void target.end(() => resume(Effect.void)))
+        yield* Effect.tryPromise(() => FsP.rename(temporary.value, output.value))
+      }
+    })
+    yield* Option.isNone(temporary) ? download : download.pipe(
+      Effect.onError(() =>
+        Effect.zipRight(Effect.sync(() => (target as Fs.WriteStream).destroy()), removeQuietly(temporary.value))
+      )
     )
-    if (Option.isSome(output)) {
-      yield* Effect.async<void>((resume) => void target.end(() => resume(Effect.void)))
-    }
   })).pipe(Command.withDescription("write a blob's verified bytes (repository@digest)"))
 
 const inspect = Command.make("inspect", { reference }, ({ reference }) =>
