@@ -15,15 +15,20 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
 import * as Cache from "effect/Cache"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import { dual } from "effect/Function"
+import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { CredentialStore } from "./CredentialStore.js"
 import {
   basicHeader,
@@ -41,6 +46,7 @@ import {
   AuthenticationError as AuthenticationErrorClass,
   AuthorizationError,
   InvalidResponse,
+  isRegistryError,
   type NotFoundKind,
   type RegistryError,
   TransportError
@@ -184,12 +190,17 @@ export class RegistryClient extends Context.Tag("@ocireg/core/RegistryClient")<R
 }>() {}
 
 /**
- * Whether an error is worth retrying: a failed connection, a timeout, 408, 429, 500, 502, 503, 504.
+ * Whether an error is worth retrying: a failed connection, a timeout (the client's
+ * `TransportError` with reason `Timeout`, or the `TimeoutException` of an `Effect.timeout`), 408,
+ * 429, 500, 502, 503, 504. It takes any value, so it works as `Effect.retry({ while })` whatever
+ * else the effect can fail with (`PlatformError`, your own errors): those are not retried.
  *
  * @since 0.1.0
  * @category retries
  */
-export const isRetryable = (error: RegistryError): boolean => {
+export const isRetryable = (error: unknown): boolean => {
+  if (Cause.isTimeoutException(error)) return true
+  if (!isRegistryError(error)) return false
   switch (error._tag) {
     case "TransportError":
       return error.reason === "RequestFailed" || error.reason === "Timeout"
@@ -203,34 +214,111 @@ export const isRetryable = (error: RegistryError): boolean => {
 }
 
 /**
- * Jittered exponential backoff from 200 ms, doubling, at most 3 retries.
+ * Whether an error is a timeout: the client's `TransportError` with reason `Timeout` (no
+ * response within `requestTimeout`, or a body idle for `idleTimeout`), or the `TimeoutException`
+ * of an `Effect.timeout` around it. `Registry.timeout` gives both the first shape.
+ *
+ * @since 0.2.0
+ * @category retries
+ */
+export const isTimeout = (error: unknown): boolean =>
+  Cause.isTimeoutException(error) ||
+  (isRegistryError(error) && error._tag === "TransportError" && error.reason === "Timeout")
+
+/**
+ * Jittered exponential backoff from 200 ms, doubling, at most 3 retries. Its input is `unknown`,
+ * so it also serves `Effect.retry` on effects that fail with more than `RegistryError`.
  *
  * @since 0.1.0
  * @category retries
  */
-export const defaultRetrySchedule: Schedule.Schedule<unknown, RegistryError> = Schedule.exponential("200 millis", 2)
+export const defaultRetrySchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("200 millis", 2)
   .pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
+
+const retryAfterOf = (error: unknown): number | undefined =>
+  isRegistryError(error) && (error._tag === "RateLimited" || error._tag === "RegistryResponseError")
+    ? error.retryAfterMillis
+    : undefined
 
 /**
  * Make a schedule wait at least as long as an error's `Retry-After` (a 429, or a 503 that sends
- * one), up to `max`.
+ * one), up to `max`. Errors that are not a `RegistryError` keep the schedule's delay.
  *
  * @since 0.1.0
  * @category retries
  */
-export const honourRetryAfter = <Out, R>(
-  schedule: Schedule.Schedule<Out, RegistryError, R>,
+export const honourRetryAfter = <Out, E, R>(
+  schedule: Schedule.Schedule<Out, E, R>,
   max: Duration.DurationInput
-): Schedule.Schedule<[Out, RegistryError], RegistryError, R> => {
+): Schedule.Schedule<[Out, E], E, R> => {
   const cap = Duration.toMillis(max)
-  return Schedule.intersect(schedule, Schedule.identity<RegistryError>()).pipe(
-    Schedule.modifyDelay(([, error], delay) =>
-      (error._tag === "RateLimited" || error._tag === "RegistryResponseError") && error.retryAfterMillis !== undefined
-        ? Duration.max(delay, Duration.millis(Math.min(cap, error.retryAfterMillis)))
-        : delay
-    )
+  return Schedule.intersect(schedule, Schedule.identity<E>()).pipe(
+    Schedule.modifyDelay(([, error], delay) => {
+      const after = retryAfterOf(error)
+      return after === undefined ? delay : Duration.max(delay, Duration.millis(Math.min(cap, after)))
+    })
   )
 }
+
+/**
+ * The retry schedule that overrides the client's `retrySchedule` for the effects run inside
+ * `withRetrySchedule` (none: the client's own).
+ *
+ * @since 0.2.0
+ * @category retries
+ */
+export const currentRetrySchedule: FiberRef.FiberRef<Option.Option<Schedule.Schedule<unknown, RegistryError>>> =
+  globalValue(
+    "@ocireg/core/RegistryClient/currentRetrySchedule",
+    () => FiberRef.unsafeMake<Option.Option<Schedule.Schedule<unknown, RegistryError>>>(Option.none())
+  )
+
+/**
+ * Run an effect (or a stream) with another retry schedule for the client's own retries of each
+ * request, keeping the client (its token and credential caches, its transfer slots). `Retry-After`
+ * is still honoured. `Schedule.stop` turns the client's retries off (see `withoutRetries`).
+ *
+ * @example
+ * ```ts
+ * Registry.listAllTags("ghcr.io/team/app").pipe(
+ *   RegistryClient.withRetrySchedule(Schedule.recurs(10).pipe(Schedule.addDelay(() => "1 second")))
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category retries
+ */
+export const withRetrySchedule: {
+  (
+    schedule: Schedule.Schedule<unknown, RegistryError>
+  ): <Self extends Effect.Effect<any, any, any> | Stream.Stream<any, any, any>>(self: Self) => Self
+  <Self extends Effect.Effect<any, any, any> | Stream.Stream<any, any, any>>(
+    self: Self,
+    schedule: Schedule.Schedule<unknown, RegistryError>
+  ): Self
+} = dual(
+  2,
+  <A, E, R>(
+    self: Effect.Effect<A, E, R> | Stream.Stream<A, E, R>,
+    schedule: Schedule.Schedule<unknown, RegistryError>
+  ): any =>
+    Stream.StreamTypeId in self
+      ? Stream.unwrapScoped(
+        Effect.as(Effect.locallyScoped(currentRetrySchedule, Option.some(schedule)), self as Stream.Stream<A, E, R>)
+      )
+      : Effect.locally(self as Effect.Effect<A, E, R>, currentRetrySchedule, Option.some(schedule))
+)
+
+/**
+ * Run an effect (or a stream) with the client's own retries turned off, so every failure reaches
+ * the caller at once (for a caller that retries by itself, or a deadline that must hold).
+ *
+ * @since 0.2.0
+ * @category retries
+ */
+export const withoutRetries: <Self extends Effect.Effect<any, any, any> | Stream.Stream<any, any, any>>(
+  self: Self
+) => Self = (self) => withRetrySchedule(self, Schedule.stop)
 
 const dockerHub = new Set(["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"])
 
@@ -497,6 +585,13 @@ export const make = (options: Options = {}) =>
       })
 
     const retryPolicy = honourRetryAfter(resolved.retrySchedule, resolved.maxRetryAfter)
+    const currentPolicy = Effect.map(
+      FiberRef.get(currentRetrySchedule),
+      Option.match({
+        onNone: () => retryPolicy,
+        onSome: (schedule) => honourRetryAfter(schedule, resolved.maxRetryAfter)
+      })
+    )
 
     const execute = (request: Request) =>
       Effect.gen(function*() {
@@ -513,7 +608,7 @@ export const make = (options: Options = {}) =>
         const idempotent = request.idempotent ??
           (request.method === "GET" || request.method === "HEAD" || request.method === "DELETE")
         return yield* idempotent && request.body?._tag !== "Stream"
-          ? Effect.retry(once, { schedule: retryPolicy, while: isRetryable })
+          ? Effect.retry(once, { schedule: yield* currentPolicy, while: isRetryable })
           : once
       }).pipe(
         Effect.withSpan("RegistryClient.execute", {
