@@ -16,8 +16,6 @@ import * as Registry from "./Registry.js"
 import type { RegistryClient } from "./RegistryClient.js"
 import { InvalidManifest, InvalidReference, type RegistryError } from "./RegistryError.js"
 
-type Env = RegistryClient | Digest.Hasher
-
 const toReference = (input: Registry.ReferenceInput): Effect.Effect<Reference.Reference, InvalidReference> =>
   typeof input === "string" ? Reference.parseEffect(input) : Effect.succeed(input)
 
@@ -92,7 +90,7 @@ const readConfig = (ref: Reference.Reference, descriptor: Manifest.Descriptor) =
 export const resolve = (
   reference: Registry.ReferenceInput,
   options: PlatformOptions = {}
-): Effect.Effect<ResolvedImage, RegistryError, Env> =>
+): Effect.Effect<ResolvedImage, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const ref = yield* toReference(reference)
     const root = yield* Registry.getManifest(ref)
@@ -133,7 +131,7 @@ export const resolve = (
 export interface PulledImage extends ResolvedImage {
   readonly layerStreams: ReadonlyArray<{
     readonly descriptor: Manifest.Descriptor
-    readonly stream: Stream.Stream<Uint8Array, RegistryError, Env>
+    readonly stream: Stream.Stream<Uint8Array, RegistryError, RegistryClient>
   }>
 }
 
@@ -146,7 +144,7 @@ export interface PulledImage extends ResolvedImage {
 export const pull = (
   reference: Registry.ReferenceInput,
   options: PlatformOptions = {}
-): Effect.Effect<PulledImage, RegistryError, Env> =>
+): Effect.Effect<PulledImage, RegistryError, RegistryClient> =>
   Effect.map(resolve(reference, options), (resolved) => ({
     ...resolved,
     layerStreams: resolved.layers.map((descriptor) => ({
@@ -163,7 +161,7 @@ export const pull = (
  */
 export const resolveAll = (
   reference: Registry.ReferenceInput
-): Effect.Effect<ReadonlyArray<ResolvedImage>, RegistryError, Env> =>
+): Effect.Effect<ReadonlyArray<ResolvedImage>, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const ref = yield* toReference(reference)
     const root = yield* Registry.getManifest(ref)
@@ -244,7 +242,7 @@ export const transferBlob = <E, R>(
   source: BlobSource.BlobSource<E, R>,
   options: TransferOptions,
   mountFrom?: string
-): Effect.Effect<Registry.UploadResult, RegistryError | E, Env | R> => {
+): Effect.Effect<Registry.UploadResult, RegistryError | E, RegistryClient | R> => {
   const onEvent = options.onEvent
   if (onEvent === undefined) return Registry.uploadBlob(ref, source, { mountFrom })
   const { digest, size } = source
@@ -322,7 +320,7 @@ export const push = <E, R>(
   reference: Registry.ReferenceInput,
   content: ImageToPush<E, R> | IndexToPush<E, R>,
   options: TransferOptions = {}
-): Effect.Effect<Registry.PutManifestResult, RegistryError | E, Env | R> =>
+): Effect.Effect<Registry.PutManifestResult, RegistryError | E, RegistryClient | R> =>
   Effect.gen(function*() {
     const ref = yield* toReference(reference)
     if ("images" in content) {
@@ -413,7 +411,7 @@ const copyManifest = (
   root: Registry.ManifestResult,
   tally: Tally,
   options: TransferOptions
-): Effect.Effect<void, RegistryError, Env> =>
+): Effect.Effect<void, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const manifest = root.manifest
     if (Manifest.isIndexLike(manifest)) {
@@ -445,7 +443,7 @@ export const copy = (
   source: Registry.ReferenceInput,
   target: Registry.ReferenceInput,
   options: CopyOptions = {}
-): Effect.Effect<CopyResult, RegistryError, Env> =>
+): Effect.Effect<CopyResult, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const src = yield* toReference(source)
     const dstInput = yield* toReference(target)
@@ -491,7 +489,7 @@ export const copyAllTags = (
   source: Registry.ReferenceInput,
   target: Registry.ReferenceInput,
   options: CopyOptions = {}
-): Effect.Effect<ReadonlyArray<{ readonly tag: string; readonly result: CopyResult }>, RegistryError, Env> =>
+): Effect.Effect<ReadonlyArray<{ readonly tag: string; readonly result: CopyResult }>, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const src = yield* toReference(source)
     const dst = yield* toReference(target)
@@ -517,7 +515,7 @@ export const copyAllTags = (
 export const tag = (
   reference: Registry.ReferenceInput,
   newTag: string
-): Effect.Effect<Registry.PutManifestResult, RegistryError, Env> =>
+): Effect.Effect<Registry.PutManifestResult, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const ref = yield* toReference(reference)
     const found = yield* Registry.getManifest(ref)
@@ -559,7 +557,7 @@ export interface Inspection {
 export const inspect = (
   reference: Registry.ReferenceInput,
   options: PlatformOptions = {}
-): Effect.Effect<Inspection, RegistryError, Env> =>
+): Effect.Effect<Inspection, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const resolved = yield* resolve(reference, options)
     const root = resolved.root

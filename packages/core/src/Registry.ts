@@ -52,6 +52,15 @@ const pull = (ref: Reference.Reference) => [`repository:${ref.repository}:pull`]
 
 const manifestPath = (ref: Reference.Reference, identifier: string) => `/v2/${ref.repository}/manifests/${identifier}`
 
+// Digests are verified with a `Hasher` in the context, else with the one the client was built
+// with (the platform's, or the pure-JavaScript default): operations need only `RegistryClient`.
+const clientHasher = Effect.flatMap(
+  Effect.serviceOption(Digest.Hasher),
+  (found) => Option.isSome(found) ? Effect.succeed(found.value) : Effect.map(RegistryClient, (c) => c.hasher)
+)
+const withHasher = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.provideServiceEffect(self, Digest.Hasher, clientHasher)
+
 // ---------------------------------------------------------------------------------------------
 // ping
 // ---------------------------------------------------------------------------------------------
@@ -297,7 +306,7 @@ const requestManifest = (reference: ReferenceInput, method: "GET" | "HEAD", opti
 export const getManifest = (
   reference: ReferenceInput,
   options: ManifestOptions = {}
-): Effect.Effect<ManifestResult, RegistryError, RegistryClient | Digest.Hasher> =>
+): Effect.Effect<ManifestResult, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     // a body that breaks on the way is fetched again (the request is idempotent)
     const { bytes, ref, response, url } = yield* retryBrokenBody(
@@ -337,7 +346,7 @@ export const getManifest = (
       manifest,
       rateLimit: rateLimitOf(response)
     } satisfies ManifestResult
-  }).pipe(Effect.withSpan("Registry.getManifest", { attributes: spanAttributes(reference) }))
+  }).pipe(withHasher, Effect.withSpan("Registry.getManifest", { attributes: spanAttributes(reference) }))
 
 /**
  * `HEAD /v2/<name>/manifests/<reference>`: the digest, media type and size of a manifest without
@@ -350,7 +359,7 @@ export const getManifest = (
 export const headManifest = (
   reference: ReferenceInput,
   options: ManifestOptions = {}
-): Effect.Effect<ManifestHead, RegistryError, RegistryClient | Digest.Hasher> =>
+): Effect.Effect<ManifestHead, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const { ref, response, url } = yield* requestManifest(reference, "HEAD", options)
     const headers = headerRecord(response)
@@ -387,7 +396,7 @@ export const headManifest = (
  */
 export const rateLimit = (
   reference: ReferenceInput
-): Effect.Effect<Option.Option<RateLimit>, RegistryError, RegistryClient | Digest.Hasher> =>
+): Effect.Effect<Option.Option<RateLimit>, RegistryError, RegistryClient> =>
   Effect.map(headManifest(reference), (head) => head.rateLimit).pipe(
     Effect.withSpan("Registry.rateLimit", { attributes: spanAttributes(reference) })
   )
@@ -423,12 +432,13 @@ const toBlob = (input: BlobInput) => {
 export const getBlob = (
   repository: ReferenceInput,
   blob: BlobInput
-): Stream.Stream<Uint8Array, RegistryError, RegistryClient | Digest.Hasher> =>
+): Stream.Stream<Uint8Array, RegistryError, RegistryClient> =>
   Stream.unwrap(Effect.gen(function*() {
     const ref = yield* toReference(repository)
     const { digest, size } = yield* toBlob(blob)
     return Download.blobStream(ref, digest, size)
   })).pipe(
+    Stream.provideServiceEffect(Digest.Hasher, clientHasher),
     Stream.withSpan("Registry.getBlob", {
       attributes: { ...spanAttributes(repository), "blob.digest": blobDigestOf(blob) }
     })
@@ -525,7 +535,7 @@ export const referrersTag = (digest: Digest.Digest): string => `${Digest.algorit
 export const getReferrers = (
   subject: ReferenceInput,
   options: ReferrersOptions = {}
-): Effect.Effect<ReadonlyArray<Manifest.Descriptor>, RegistryError, RegistryClient | Digest.Hasher> =>
+): Effect.Effect<ReadonlyArray<Manifest.Descriptor>, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const ref = yield* toReference(subject)
     const digest = ref.digest
@@ -839,7 +849,7 @@ export interface PutManifestResult {
 export const putManifest = (
   reference: ReferenceInput,
   manifest: { readonly bytes: Uint8Array; readonly mediaType?: string | undefined }
-): Effect.Effect<PutManifestResult, RegistryError, RegistryClient | Digest.Hasher> =>
+): Effect.Effect<PutManifestResult, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const ref = yield* toReference(reference)
     const client = yield* RegistryClient
@@ -886,7 +896,7 @@ export const putManifest = (
       size: manifest.bytes.length,
       subject: ociSubject
     } satisfies PutManifestResult
-  }).pipe(Effect.withSpan("Registry.putManifest", { attributes: spanAttributes(reference) }))
+  }).pipe(withHasher, Effect.withSpan("Registry.putManifest", { attributes: spanAttributes(reference) }))
 
 /**
  * `DELETE /v2/<name>/manifests/<digest>`: delete a manifest (and so every tag pointing at it). A
@@ -897,7 +907,7 @@ export const putManifest = (
  */
 export const deleteManifest = (
   reference: ReferenceInput
-): Effect.Effect<Digest.Digest, RegistryError, RegistryClient | Digest.Hasher> =>
+): Effect.Effect<Digest.Digest, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const ref = yield* toReference(reference)
     const client = yield* RegistryClient

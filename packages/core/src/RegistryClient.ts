@@ -30,6 +30,7 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { CredentialStore } from "./CredentialStore.js"
+import * as Digest from "./Digest.js"
 import {
   basicHeader,
   bearerHeader,
@@ -187,6 +188,11 @@ export class RegistryClient extends Context.Tag("@ocireg/core/RegistryClient")<R
    * for five minutes, and forgotten by themselves when a registry refuses them.
    */
   readonly invalidateCredentials: (registry?: string) => Effect.Effect<void>
+  /**
+   * The hash functions operations verify digests with: the `Hasher` provided to the client's
+   * layer (the platform's native one), else the pure-JavaScript `Digest.jsHasher`.
+   */
+  readonly hasher: Digest.Hasher["Type"]
 }>() {}
 
 /**
@@ -349,7 +355,8 @@ const resolveOptions = (options: Options): ResolvedOptions => ({
 })
 
 /**
- * Build the client from an `HttpClient` and a `CredentialStore`.
+ * Build the client from an `HttpClient` and a `CredentialStore`; a `Hasher` in the context is
+ * used to verify digests (else the pure-JavaScript one).
  *
  * @since 0.1.0
  * @category constructors
@@ -365,6 +372,7 @@ export const make = (options: Options = {}) =>
     )
     const scopedClient = HttpClient.withScope(client)
     const store = yield* CredentialStore
+    const hasher = yield* Digest.currentHasher
     const counters = yield* Ref.make<Stats>({ tokensIssued: 0, requests: 0 })
     const hostAuth = new Map<string, HostAuth>()
 
@@ -628,6 +636,7 @@ export const make = (options: Options = {}) =>
       stats: Ref.get(counters),
       transferPermit,
       warnings: Effect.sync(() => [...warned]),
+      hasher,
       invalidateCredentials: (registry) =>
         registry === undefined
           ? Effect.zipRight(credentials.invalidateAll, tokens.invalidateAll)
@@ -673,7 +682,9 @@ const fromChallenge = (
 }
 
 /**
- * The client as a layer. Needs an `HttpClient` and a `CredentialStore`.
+ * The client as a layer. Needs an `HttpClient` and a `CredentialStore`, nothing else; hashing is
+ * inside (a platform `Hasher` provided to this layer is picked up, e.g.
+ * `Layer.provide(NodeHasher.layer)`).
  *
  * @since 0.1.0
  * @category layers

@@ -21,7 +21,6 @@
  *   const response = yield* HttpClient.head(`https://registry.test/v2/team/app/blobs/${digest}`)
  *   return response.headers["docker-content-digest"] === digest
  * }).pipe(Effect.provide(RegistryTest.layer({ referrersApi: true })))
- * // provide a `Hasher` layer (the platform's, or one of your own) to run it
  * ```
  *
  * @since 0.1.0
@@ -30,7 +29,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Hasher } from "./Digest.js"
+import { currentHasher } from "./Digest.js"
 import * as Client from "./internal/testRegistry/client.js"
 import { settings } from "./internal/testRegistry/context.js"
 import type { ErrorCode } from "./internal/testRegistry/responses.js"
@@ -232,15 +231,16 @@ export interface Service {
 export class TestRegistry extends Context.Tag("@ocireg/core/RegistryTest")<TestRegistry, Service>() {}
 
 /**
- * Starts a test registry. Digests are computed with the `Hasher`; token times come from the
+ * Starts a test registry. Digests are computed with the context's `Hasher` (or the pure-JavaScript
+ * default); token times come from the
  * Effect `Clock` (so `TestClock` can expire tokens).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<Service, never, Hasher> =>
+export const make = (options: Options = {}): Effect.Effect<Service> =>
   Effect.gen(function*() {
-    const hasher = yield* Hasher
+    const hasher = yield* currentHasher
     const clock = yield* Effect.clock
     return makeService({
       settings: settings(options),
@@ -264,7 +264,7 @@ export const httpClient = (registry: Service): HttpClient.HttpClient => Client.m
  * @since 0.1.0
  * @category layers
  */
-export const layerRegistry = (options: Options = {}): Layer.Layer<TestRegistry, never, Hasher> =>
+export const layerRegistry = (options: Options = {}): Layer.Layer<TestRegistry> =>
   Layer.effect(TestRegistry, make(options))
 
 /**
@@ -273,7 +273,7 @@ export const layerRegistry = (options: Options = {}): Layer.Layer<TestRegistry, 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<HttpClient.HttpClient | TestRegistry, never, Hasher> =>
+export const layer = (options: Options = {}): Layer.Layer<HttpClient.HttpClient | TestRegistry> =>
   Layer.effectContext(
     Effect.map(
       make(options),
