@@ -16,6 +16,8 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
 import * as Cache from "effect/Cache"
 import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -693,3 +695,64 @@ export const layer = (
   options: Options = {}
 ): Layer.Layer<RegistryClient, never, HttpClient.HttpClient | CredentialStore> =>
   Layer.effect(RegistryClient, make(options))
+
+/**
+ * The client's options from `Config` (the environment by default), every key optional:
+ * `OCIREG_USER_AGENT`, `OCIREG_INSECURE` and `OCIREG_TRUSTED_REALMS` (comma-separated hosts),
+ * `OCIREG_REQUEST_TIMEOUT` and `OCIREG_IDLE_TIMEOUT` (durations: `30 seconds`, `500 millis`),
+ * `OCIREG_MAX_RETRIES` (the default backoff with at most this many retries; 0 turns the client's
+ * retries off), `OCIREG_HOST_CONCURRENCY`, `OCIREG_CHUNK_SIZE` and `OCIREG_MANIFEST_SIZE_LIMIT`
+ * (bytes).
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const config: Config.Config<Options> = Config.all({
+  userAgent: Config.option(Config.string("OCIREG_USER_AGENT")),
+  insecure: Config.option(Config.string("OCIREG_INSECURE")),
+  trustedRealms: Config.option(Config.string("OCIREG_TRUSTED_REALMS")),
+  requestTimeout: Config.option(Config.duration("OCIREG_REQUEST_TIMEOUT")),
+  idleTimeout: Config.option(Config.duration("OCIREG_IDLE_TIMEOUT")),
+  maxRetries: Config.option(
+    Config.integer("OCIREG_MAX_RETRIES").pipe(Config.validate({
+      message: "a number of retries, 0 or more",
+      validation: (n) => n >= 0
+    }))
+  ),
+  hostConcurrency: Config.option(Config.integer("OCIREG_HOST_CONCURRENCY")),
+  chunkSize: Config.option(Config.integer("OCIREG_CHUNK_SIZE")),
+  manifestSizeLimit: Config.option(Config.integer("OCIREG_MANIFEST_SIZE_LIMIT"))
+}).pipe(Config.map((c): Options => {
+  const list = (value: Option.Option<string>) =>
+    Option.map(value, (text) => text.split(",").map((host) => host.trim()).filter((host) => host.length > 0))
+  const options: { -readonly [K in keyof Options]: Options[K] } = {}
+  if (Option.isSome(c.userAgent)) options.userAgent = c.userAgent.value
+  if (Option.isSome(c.insecure)) options.insecure = Option.getOrThrow(list(c.insecure))
+  if (Option.isSome(c.trustedRealms)) options.trustedRealms = Option.getOrThrow(list(c.trustedRealms))
+  if (Option.isSome(c.requestTimeout)) options.requestTimeout = c.requestTimeout.value
+  if (Option.isSome(c.idleTimeout)) options.idleTimeout = c.idleTimeout.value
+  if (Option.isSome(c.maxRetries)) {
+    options.retrySchedule = c.maxRetries.value === 0
+      ? Schedule.stop
+      : Schedule.exponential("200 millis", 2).pipe(
+        Schedule.jittered,
+        Schedule.intersect(Schedule.recurs(c.maxRetries.value))
+      )
+  }
+  if (Option.isSome(c.hostConcurrency)) options.hostConcurrency = c.hostConcurrency.value
+  if (Option.isSome(c.chunkSize)) options.chunkSize = c.chunkSize.value
+  if (Option.isSome(c.manifestSizeLimit)) options.manifestSizeLimit = c.manifestSizeLimit.value
+  return options
+}))
+
+/**
+ * The client as a layer, with its options read from `Config` (see `config`); options given here
+ * apply where the configuration says nothing. Fails with a `ConfigError` for a malformed value.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerConfig = (
+  defaults: Options = {}
+): Layer.Layer<RegistryClient, ConfigError.ConfigError, HttpClient.HttpClient | CredentialStore> =>
+  Layer.effect(RegistryClient, Effect.flatMap(config, (configured) => make({ ...defaults, ...configured })))
