@@ -13,6 +13,7 @@ import * as Registry from "@ocireg/core/Registry"
 import * as RegistryClient from "@ocireg/core/RegistryClient"
 import type { RegistryError } from "@ocireg/core/RegistryError"
 import * as RegistryTest from "@ocireg/core/RegistryTest"
+import type * as BrowserRegistry from "@ocireg/platform-browser/BrowserRegistry"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
@@ -49,6 +50,14 @@ describe("operations need only RegistryClient (friction 2)", () => {
       Layer.Layer<HttpClient.HttpClient | RegistryTest.TestRegistry, never, never>
     >()
     expectTypeOf(Digest.ofBytes(new Uint8Array())).toEqualTypeOf<Effect.Effect<Digest.Digest>>()
+    // a platform layer that leaves HttpClient to the caller: with RegistryTest.layer() no request can leave
+    expectTypeOf<ReturnType<typeof BrowserRegistry.layerWithoutHttp>>().toEqualTypeOf<
+      Layer.Layer<
+        RegistryClient.RegistryClient | Digest.Hasher,
+        never,
+        CredentialStore.CredentialStore | HttpClient.HttpClient
+      >
+    >()
     // the whole stack needs nothing more
     expectTypeOf(noHasher).toEqualTypeOf<
       Layer.Layer<RegistryClient.RegistryClient | HttpClient.HttpClient | RegistryTest.TestRegistry, never, never>
