@@ -5,7 +5,12 @@
  *    transient failures (connection errors, timeouts, 408/429/5xx) by the `retrySchedule` option of
  *    `NodeRegistry.layer` / `RegistryClient.layer`, honouring `Retry-After`;
  * 2. around a whole operation: `Effect.retry` with any `Schedule`, retrying only what
- *    `RegistryClient.isRetryable` says is worth it (never a 404 or a refused password).
+ *    `RegistryClient.isRetryable` says is worth it (never a 404 or a refused password). It takes
+ *    any error, so it also works when `Effect.timeout` or file writes widen the error channel.
+ *    `RegistryClient.withoutRetries` turns the client's own retries off for that one effect
+ *    (same client, same token cache), so the failures reach `Effect.retry`.
+ *
+ * How the two combine, and how to get a deadline that holds: docs/retries.md.
  *
  * Run: npx tsx examples/retry.ts [reference]
  * Without an argument it uses an embedded registry told to fail the first requests with 503.
@@ -50,9 +55,9 @@ export const main = (args: ReadonlyArray<string>) =>
       yield* failTwice(target)
       const again = yield* Registry.listAllTags(target.reference).pipe(
         Effect.tapError((e) => Console.log(`   attempt failed: ${e._tag}: ${e.message}`)),
-        Effect.retry({ schedule: operationSchedule, while: RegistryClient.isRetryable }),
-        // a client that does not retry by itself, so the failures reach Effect.retry
-        Effect.provide(target.clientLayer({ retrySchedule: Schedule.stop }))
+        // the client does not retry by itself for this effect, so the failures reach Effect.retry
+        RegistryClient.withoutRetries,
+        Effect.retry({ schedule: operationSchedule, while: RegistryClient.isRetryable })
       )
       yield* Console.log(`2. Effect.retry around the operation: ${again.length} tags`)
     }), { client: { retrySchedule: clientSchedule } })

@@ -34,7 +34,10 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { pathToFileURL } from "node:url"
 
-/** What every example's program needs: the registry client and a sha256 hasher. */
+/**
+ * What the examples' programs need: the registry client (hashing is inside it); the `Hasher` is
+ * there for `OciLayout`, which hashes files itself.
+ */
 export type Env = RegistryClient.RegistryClient | Digest.Hasher
 
 // ---------------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import * as MediaType from "@ocireg/core/MediaType"
 import * as Registry from "@ocireg/core/Registry"
 import * as RegistryClient from "@ocireg/core/RegistryClient"
 import * as RegistryTest from "@ocireg/core/RegistryTest"
-import * as NodeHasher from "@ocireg/platform-node/NodeHasher"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -31,8 +30,7 @@ const latestDigest = (repository: string) =>
 const testEnvironment = (credentials: Layer.Layer<CredentialStore.CredentialStore>) =>
   RegistryClient.layer().pipe(
     Layer.provide(credentials),
-    Layer.provideMerge(RegistryTest.layer({ auth: { basic: { ci: "s3cret" } } })),
-    Layer.provideMerge(NodeHasher.layer)
+    Layer.provideMerge(RegistryTest.layer({ auth: { basic: { ci: "s3cret" } } }))
   )
 
 /** Seed the registry directly (no HTTP), then run the code under test. */

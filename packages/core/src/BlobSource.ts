@@ -35,12 +35,13 @@ export interface BlobSource<E = never, R = never> {
 }
 
 /**
- * A source over bytes in memory (re-readable). The digest is computed with the `Hasher`.
+ * A source over bytes in memory (re-readable). The digest is computed with the context's `Hasher`
+ * (or the pure-JavaScript default).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromBytes = (bytes: Uint8Array): Effect.Effect<BlobSource, never, Digest.Hasher> =>
+export const fromBytes = (bytes: Uint8Array): Effect.Effect<BlobSource> =>
   Effect.map(Digest.ofBytes(bytes), (digest) => ({
     digest,
     size: bytes.length,

@@ -15,7 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
-import type { AuthenticationError } from "./RegistryError.js"
+import { AuthenticationError } from "./RegistryError.js"
 
 /**
  * A username and password (or a personal access token used as a password). Sent as Basic auth to
@@ -234,4 +234,89 @@ export const layerChain = <const Layers extends ReadonlyArray<Layer.Layer<Creden
       Effect.forEach(layers, (layer) => Layer.build(layer)),
       (contexts) => chain(...contexts.map((context) => Context.get(context, CredentialStore)))
     )
+  )
+
+/**
+ * What a lookup of `layer` or `layerEffect` may answer: a credential, none (`undefined` or
+ * `Option.none()`), or an `Option` of one.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Lookup = Credential | Option.Option<Credential> | undefined
+
+/**
+ * Options of `layer` and `layerEffect`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface LayerOptions<E> {
+  /**
+   * How a failed lookup reaches the operation that needed it. Default: an `AuthenticationError`
+   * with reason `CredentialLookupFailed` and the error's message as its detail.
+   */
+  readonly mapError?: ((error: E, registry: string) => AuthenticationError) | undefined
+}
+
+const toOption = (found: Lookup): Option.Option<Credential> =>
+  found === undefined ? Option.none() : Option.isOption(found) ? found : Option.some(found)
+
+const describe = (error: unknown): string | undefined => {
+  if (error instanceof Error) return error.message
+  if (typeof error === "object" && error !== null && "_tag" in error) return String(error._tag)
+  return typeof error === "string" ? error : undefined
+}
+
+const lookupWith = <E, R>(
+  get: (registry: string) => Effect.Effect<Lookup, E, R>,
+  context: Context.Context<R>,
+  options: LayerOptions<E>
+): CredentialStore["Type"] =>
+  make((registry) =>
+    get(registry).pipe(
+      Effect.map(toOption),
+      Effect.mapError((error) =>
+        options.mapError?.(error, registry) ??
+          new AuthenticationError({ registry, reason: "CredentialLookupFailed", detail: describe(error) })
+      ),
+      Effect.provide(context)
+    )
+  )
+
+/**
+ * A store from a lookup function of your own: it may use services (`R`, taken when the layer is
+ * built) and fail with an error of your own type (`E`), which becomes an `AuthenticationError`
+ * (`CredentialLookupFailed`, or what `mapError` makes of it) for the operation that needed it.
+ *
+ * @example
+ * ```ts
+ * const fromVault = CredentialStore.layer((registry) =>
+ *   Effect.map(Vault.read(`registries/${registry}`), (secret) =>
+ *     secret && CredentialStore.basic(secret.user, Redacted.make(secret.password))))
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer = <E = never, R = never>(
+  get: (registry: string) => Effect.Effect<Lookup, E, R>,
+  options: LayerOptions<E> = {}
+): Layer.Layer<CredentialStore, never, R> =>
+  Layer.effect(CredentialStore, Effect.map(Effect.context<R>(), (context) => lookupWith(get, context, options)))
+
+/**
+ * A store whose lookup is made by an effect (opening a vault client, reading a file once): the
+ * layer fails with that effect's error, of your own type (`E`), and needs its services.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerEffect = <E, R, E2 = never, R2 = never>(
+  acquire: Effect.Effect<(registry: string) => Effect.Effect<Lookup, E2, R2>, E, R>,
+  options: LayerOptions<E2> = {}
+): Layer.Layer<CredentialStore, E, R | R2> =>
+  Layer.effect(
+    CredentialStore,
+    Effect.zipWith(acquire, Effect.context<R2>(), (get, context) => lookupWith(get, context, options))
   )

@@ -1,12 +1,17 @@
 /**
- * Content digests (`algorithm:encoded`), the `Hasher` service that platforms provide, and the
- * stream combinator that verifies bytes against a digest and size while they pass.
+ * Content digests (`algorithm:encoded`), the `Hasher` service (a pure-JavaScript default here;
+ * platforms provide faster ones), and the stream combinator that verifies bytes against a digest
+ * and size while they pass.
  *
  * @since 0.1.0
  */
+import { sha256, sha512 } from "@noble/hashes/sha2"
+import { bytesToHex } from "@noble/hashes/utils"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { DigestMismatch, InvalidReference } from "./RegistryError.js"
@@ -111,8 +116,9 @@ export interface HashState {
 }
 
 /**
- * The incremental hash functions of the platform (`node:crypto` on Node, a JavaScript or WASM
- * implementation in browsers).
+ * The incremental hash functions of the platform (`node:crypto` on Node, a WebAssembly
+ * implementation in browsers). Nothing requires it: where none is provided, `jsHasher` (pure
+ * JavaScript) is used. `RegistryClient` picks up one provided to its layer.
  *
  * @since 0.1.0
  * @category services
@@ -122,13 +128,51 @@ export class Hasher extends Context.Tag("@ocireg/core/Hasher")<Hasher, {
 }>() {}
 
 /**
- * Hash a whole byte array with the `Hasher`.
+ * sha256 and sha512 in pure JavaScript (`@noble/hashes`): runs everywhere, about 75 MB/s for
+ * sha256 in Chromium; the default where no faster platform `Hasher` is provided.
+ *
+ * @since 0.2.0
+ * @category hashing
+ */
+export const jsHasher: Hasher["Type"] = {
+  create: (algorithm) => {
+    const hash = algorithm === "sha512" ? sha512.create() : sha256.create()
+    return {
+      update: (chunk) => {
+        hash.update(chunk)
+      },
+      hex: () => bytesToHex(hash.digest())
+    }
+  }
+}
+
+/**
+ * `jsHasher` as a layer.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerJs: Layer.Layer<Hasher> = Layer.succeed(Hasher, jsHasher)
+
+/**
+ * The `Hasher` in the context, or `jsHasher` when there is none.
+ *
+ * @since 0.2.0
+ * @category hashing
+ */
+export const currentHasher: Effect.Effect<Hasher["Type"]> = Effect.map(
+  Effect.serviceOption(Hasher),
+  Option.getOrElse(() => jsHasher)
+)
+
+/**
+ * Hash a whole byte array (with the context's `Hasher`, or `jsHasher`).
  *
  * @since 0.1.0
  * @category hashing
  */
-export const ofBytes = (bytes: Uint8Array, algorithm: Algorithm = "sha256"): Effect.Effect<Digest, never, Hasher> =>
-  Effect.map(Hasher, (hasher) => {
+export const ofBytes = (bytes: Uint8Array, algorithm: Algorithm = "sha256"): Effect.Effect<Digest> =>
+  Effect.map(currentHasher, (hasher) => {
     const state = hasher.create(algorithm)
     state.update(bytes)
     return `${algorithm}:${state.hex()}` as Digest
@@ -147,7 +191,8 @@ export interface Expected {
 }
 
 /**
- * Pass a byte stream through unchanged while hashing it; fail with `DigestMismatch` when it
+ * Pass a byte stream through unchanged while hashing it (with the context's `Hasher`, or
+ * `jsHasher`); fail with `DigestMismatch` when it
  * ends with another digest, or as soon as it exceeds the expected size, or ends short of it.
  * Nothing is buffered: each chunk is hashed and emitted as it arrives.
  *
@@ -156,8 +201,8 @@ export interface Expected {
  */
 export const verify =
   (expected: Expected) =>
-  <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | DigestMismatch, R | Hasher> =>
-    Stream.unwrap(Effect.map(Hasher, (hasher) => {
+  <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | DigestMismatch, R> =>
+    Stream.unwrap(Effect.map(currentHasher, (hasher) => {
       const alg = algorithm(expected.digest)
       const state = hasher.create(alg)
       const subject = expected.subject ?? "blob"

@@ -5,7 +5,10 @@
  *
  * @since 0.1.0
  */
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as BlobSource from "./BlobSource.js"
@@ -15,8 +18,6 @@ import * as Reference from "./Reference.js"
 import * as Registry from "./Registry.js"
 import type { RegistryClient } from "./RegistryClient.js"
 import { InvalidManifest, InvalidReference, type RegistryError } from "./RegistryError.js"
-
-type Env = RegistryClient | Digest.Hasher
 
 const toReference = (input: Registry.ReferenceInput): Effect.Effect<Reference.Reference, InvalidReference> =>
   typeof input === "string" ? Reference.parseEffect(input) : Effect.succeed(input)
@@ -92,7 +93,7 @@ const readConfig = (ref: Reference.Reference, descriptor: Manifest.Descriptor) =
 export const resolve = (
   reference: Registry.ReferenceInput,
   options: PlatformOptions = {}
-): Effect.Effect<ResolvedImage, RegistryError, Env> =>
+): Effect.Effect<ResolvedImage, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const ref = yield* toReference(reference)
     const root = yield* Registry.getManifest(ref)
@@ -133,7 +134,7 @@ export const resolve = (
 export interface PulledImage extends ResolvedImage {
   readonly layerStreams: ReadonlyArray<{
     readonly descriptor: Manifest.Descriptor
-    readonly stream: Stream.Stream<Uint8Array, RegistryError, Env>
+    readonly stream: Stream.Stream<Uint8Array, RegistryError, RegistryClient>
   }>
 }
 
@@ -146,7 +147,7 @@ export interface PulledImage extends ResolvedImage {
 export const pull = (
   reference: Registry.ReferenceInput,
   options: PlatformOptions = {}
-): Effect.Effect<PulledImage, RegistryError, Env> =>
+): Effect.Effect<PulledImage, RegistryError, RegistryClient> =>
   Effect.map(resolve(reference, options), (resolved) => ({
     ...resolved,
     layerStreams: resolved.layers.map((descriptor) => ({
@@ -163,7 +164,7 @@ export const pull = (
  */
 export const resolveAll = (
   reference: Registry.ReferenceInput
-): Effect.Effect<ReadonlyArray<ResolvedImage>, RegistryError, Env> =>
+): Effect.Effect<ReadonlyArray<ResolvedImage>, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const ref = yield* toReference(reference)
     const root = yield* Registry.getManifest(ref)
@@ -208,15 +209,24 @@ export interface IndexToPush<E = never, R = never> {
  * @since 0.1.0
  * @category models
  */
-export interface TransferOptions {
-  /** Blobs moved at the same time. Default 4. */
+export interface TransferOptions<R = never> {
+  /**
+   * Blobs moved at the same time: one cap for the whole operation, shared by every image of an
+   * index (and by every tag of `copyAllTags`). Default 4.
+   */
   readonly concurrency?: number | undefined
-  /** Told when each blob starts, as its bytes move, and how it ended (for progress displays). */
-  readonly onEvent?: ((event: TransferEvent) => Effect.Effect<void>) | undefined
+  /**
+   * Told when each blob starts (once it holds one of the `concurrency` slots), as its bytes move
+   * (never backwards: a restarted transfer is told as `BlobRestarted`), and how it ended. It may
+   * need services of its own (`R`).
+   */
+  readonly onEvent?: ((event: TransferEvent) => Effect.Effect<void, never, R>) | undefined
 }
 
 /**
- * What happens to one blob during a push or copy.
+ * What happens to one blob during a push or copy. `BlobProgress.sent` only grows; when a
+ * transfer starts again from an earlier offset (a broken upload restarted), `BlobRestarted` says
+ * from where, and progress resumes once the bytes pass the furthest point reached.
  *
  * @since 0.1.0
  * @category models
@@ -224,6 +234,7 @@ export interface TransferOptions {
 export type TransferEvent =
   | { readonly _tag: "BlobStarted"; readonly digest: Digest.Digest; readonly size: number }
   | { readonly _tag: "BlobProgress"; readonly digest: Digest.Digest; readonly size: number; readonly sent: number }
+  | { readonly _tag: "BlobRestarted"; readonly digest: Digest.Digest; readonly size: number; readonly from: number }
   | {
     readonly _tag: "BlobFinished"
     readonly digest: Digest.Digest
@@ -239,25 +250,38 @@ export type TransferEvent =
  * @since 0.1.0
  * @category pushing
  */
-export const transferBlob = <E, R>(
+export const transferBlob = <E, R, R2 = never>(
   ref: Reference.Reference,
   source: BlobSource.BlobSource<E, R>,
-  options: TransferOptions,
+  options: TransferOptions<R2>,
   mountFrom?: string
-): Effect.Effect<Registry.UploadResult, RegistryError | E, Env | R> => {
+): Effect.Effect<Registry.UploadResult, RegistryError | E, RegistryClient | R | R2> => {
   const onEvent = options.onEvent
   if (onEvent === undefined) return Registry.uploadBlob(ref, source, { mountFrom })
   const { digest, size } = source
-  const counted: BlobSource.BlobSource<E, R> = {
+  let furthest = 0
+  let opened = false
+  const counted: BlobSource.BlobSource<E, R | R2> = {
     ...source,
     nativeBody: undefined, // progress is counted on the byte stream
-    open: (offset) => {
-      let sent = offset
-      return Stream.tap(source.open(offset), (bytes) => {
-        sent += bytes.length
-        return onEvent({ _tag: "BlobProgress", digest, size, sent })
+    open: (offset) =>
+      Stream.suspend(() => {
+        let sent = offset
+        const restarted = opened && offset < furthest
+        opened = true
+        const progress = Stream.tap(source.open(offset), (bytes) => {
+          sent += bytes.length
+          if (sent <= furthest) return Effect.void
+          furthest = sent
+          return onEvent({ _tag: "BlobProgress", digest, size, sent })
+        })
+        return restarted
+          ? Stream.concat(
+            Stream.drain(Stream.fromEffect(onEvent({ _tag: "BlobRestarted", digest, size, from: offset }))),
+            progress
+          )
+          : progress
       })
-    }
   }
   return onEvent({ _tag: "BlobStarted", digest, size }).pipe(
     Effect.zipRight(Registry.uploadBlob(ref, counted, { mountFrom })),
@@ -272,11 +296,11 @@ export const transferBlob = <E, R>(
  * @since 0.1.0
  * @category pulling
  */
-export const reportDownload = (
+export const reportDownload = <R2 = never>(
   descriptor: { readonly digest: Digest.Digest; readonly size: number },
-  onEvent: ((event: TransferEvent) => Effect.Effect<void>) | undefined
+  onEvent: ((event: TransferEvent) => Effect.Effect<void, never, R2>) | undefined
 ) =>
-<E, R>(stream: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> => {
+<E, R>(stream: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R | R2> => {
   if (onEvent === undefined) return stream
   const { digest, size } = descriptor
   return Stream.suspend(() => {
@@ -294,42 +318,56 @@ export const reportDownload = (
   })
 }
 
-const pushBlobs = <E, R>(
+const pushBlobs = <E, R, R2>(
   ref: Reference.Reference,
   blobs: ReadonlyArray<BlobSource.BlobSource<E, R>>,
-  options: TransferOptions
+  options: TransferOptions<R2>,
+  slots: Effect.Semaphore
 ) =>
-  Effect.forEach(blobs, (blob) => transferBlob(ref, blob, options), {
-    concurrency: options.concurrency ?? 4,
+  Effect.forEach(blobs, (blob) => slots.withPermits(1)(transferBlob(ref, blob, options)), {
+    concurrency: "unbounded",
     discard: true
   })
 
-const pushImage = <E, R>(ref: Reference.Reference, image: ImageToPush<E, R>, options: TransferOptions) =>
+const pushImage = <E, R, R2>(
+  ref: Reference.Reference,
+  image: ImageToPush<E, R>,
+  options: TransferOptions<R2>,
+  slots: Effect.Semaphore
+) =>
   Effect.gen(function*() {
-    yield* pushBlobs(ref, image.blobs, options)
+    yield* pushBlobs(ref, image.blobs, options, slots)
     const digest = yield* Effect.map(BlobSource.fromBytes(image.manifest.bytes), (s) => s.digest)
     return yield* Registry.putManifest(yield* at(ref, digest), image.manifest)
   })
 
+const slotsOf = (options: { readonly concurrency?: number | undefined }) =>
+  Effect.makeSemaphore(Math.max(1, options.concurrency ?? 4))
+
 /**
- * Push an image (blobs concurrently, then the manifest) or an index (each image, then the index)
- * and tag it with the reference's tag. Blobs the repository has are skipped.
+ * Push an image (blobs concurrently, then the manifest) or an index (its images concurrently,
+ * then the index) and tag it with the reference's tag. Blobs the repository has are skipped. At
+ * most `concurrency` blobs move at once, across all the images of an index.
  *
  * @since 0.1.0
  * @category pushing
  */
-export const push = <E, R>(
+export const push = <E, R, R2 = never>(
   reference: Registry.ReferenceInput,
   content: ImageToPush<E, R> | IndexToPush<E, R>,
-  options: TransferOptions = {}
-): Effect.Effect<Registry.PutManifestResult, RegistryError | E, Env | R> =>
+  options: TransferOptions<R2> = {}
+): Effect.Effect<Registry.PutManifestResult, RegistryError | E, RegistryClient | R | R2> =>
   Effect.gen(function*() {
     const ref = yield* toReference(reference)
+    const slots = yield* slotsOf(options)
     if ("images" in content) {
-      yield* Effect.forEach(content.images, (image) => pushImage(ref, image, options), { discard: true })
+      yield* Effect.forEach(content.images, (image) => pushImage(ref, image, options, slots), {
+        concurrency: Math.max(1, options.concurrency ?? 4),
+        discard: true
+      })
       return yield* Registry.putManifest(ref, content.index)
     }
-    yield* pushBlobs(ref, content.blobs, options)
+    yield* pushBlobs(ref, content.blobs, options, slots)
     return yield* Registry.putManifest(ref, content.manifest)
   }).pipe(Effect.withSpan("Image.push", { attributes: { "image.reference": String(reference) } }))
 
@@ -356,7 +394,7 @@ export interface CopyResult {
  * @since 0.1.0
  * @category models
  */
-export interface CopyOptions extends TransferOptions {
+export interface CopyOptions<R = never> extends TransferOptions<R> {
   /** Copy only this platform's image of an index (its manifest keeps its digest). */
   readonly platform?: Manifest.PlatformSpec | undefined
   /** Also copy the manifests that refer to what is copied (signatures, SBOMs). */
@@ -370,6 +408,18 @@ interface Tally {
   existed: number
   bytesUploaded: number
 }
+
+/**
+ * What one copy (or one `copyAllTags`) shares: the `concurrency` slots every blob transfer takes,
+ * and the blobs in flight, so a blob two images or two tags share moves once.
+ */
+interface CopyRun {
+  readonly slots: Effect.Semaphore
+  readonly inflight: Map<string, Deferred.Deferred<Registry.UploadResult, RegistryError>>
+}
+
+const makeRun = (options: TransferOptions<unknown>) =>
+  Effect.map(slotsOf(options), (slots): CopyRun => ({ slots, inflight: new Map() }))
 
 /** A blob of the source as a re-readable upload source (read again from the start, skipping what was sent). */
 const sourceBlob = (src: Reference.Reference, descriptor: Manifest.Descriptor) =>
@@ -388,64 +438,90 @@ const dropBytes = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, count: number)
       ? [left - bytes.length, bytes.subarray(bytes.length)] as const
       : [0, bytes.subarray(left)] as const).pipe(Stream.filter((bytes) => bytes.length > 0))
 
-const copyBlob = (
+/** Run `transfer` once per key among concurrent callers; the others wait and see `exists`. */
+const once = <R>(
+  run: CopyRun,
+  key: string,
+  transfer: Effect.Effect<Registry.UploadResult, RegistryError, R>
+): Effect.Effect<Registry.UploadResult, RegistryError, R> =>
+  Effect.suspend(() => {
+    const pending = run.inflight.get(key)
+    if (pending !== undefined) {
+      return Effect.map(Deferred.await(pending), (result) => ({ ...result, outcome: "exists" as const }))
+    }
+    const deferred = Deferred.unsafeMake<Registry.UploadResult, RegistryError>(FiberId.none)
+    run.inflight.set(key, deferred)
+    return Effect.onExit(transfer, (exit) => {
+      // a failed transfer is forgotten, so a later copy of the blob tries again
+      if (Exit.isFailure(exit)) run.inflight.delete(key)
+      return Deferred.done(deferred, exit)
+    })
+  })
+
+const copyBlob = <R>(
   src: Reference.Reference,
   dst: Reference.Reference,
   descriptor: Manifest.Descriptor,
   tally: Tally,
-  options: TransferOptions
+  options: TransferOptions<R>,
+  run: CopyRun
 ) =>
-  transferBlob(dst, sourceBlob(src, descriptor), options, src.registry === dst.registry ? src.repository : undefined)
-    .pipe(Effect.tap((result) =>
-      Effect.sync(() => {
-        if (result.outcome === "uploaded") {
-          tally.uploaded++
-          tally.bytesUploaded += result.size
-        } else if (result.outcome === "mounted") tally.mounted++
-        else tally.existed++
-      })
-    ))
+  once(
+    run,
+    `${dst.registry}/${dst.repository}@${descriptor.digest}`,
+    run.slots.withPermits(1)(
+      transferBlob(
+        dst,
+        sourceBlob(src, descriptor),
+        options,
+        src.registry === dst.registry ? src.repository : undefined
+      )
+    )
+  ).pipe(Effect.tap((result) =>
+    Effect.sync(() => {
+      if (result.outcome === "uploaded") {
+        tally.uploaded++
+        tally.bytesUploaded += result.size
+      } else if (result.outcome === "mounted") tally.mounted++
+      else tally.existed++
+    })
+  ))
 
-/** Copy one manifest (recursively for an index) by digest; returns its digest. */
-const copyManifest = (
+/** Copy one manifest (recursively for an index) by digest. */
+const copyManifest = <R>(
   src: Reference.Reference,
   dst: Reference.Reference,
   root: Registry.ManifestResult,
   tally: Tally,
-  options: TransferOptions
-): Effect.Effect<void, RegistryError, Env> =>
+  options: TransferOptions<R>,
+  run: CopyRun
+): Effect.Effect<void, RegistryError, RegistryClient | R> =>
   Effect.gen(function*() {
     const manifest = root.manifest
     if (Manifest.isIndexLike(manifest)) {
+      // children run side by side; their blobs share the copy's slots, so `concurrency` is the cap
       yield* Effect.forEach(manifest.manifest.manifests, (child) =>
         Effect.gen(function*() {
           const childResult = yield* Registry.getManifest(yield* at(src, child.digest))
-          yield* copyManifest(src, dst, childResult, tally, options)
-        }), { concurrency: 2, discard: true })
+          yield* copyManifest(src, dst, childResult, tally, options, run)
+        }), { concurrency: Math.max(1, options.concurrency ?? 4), discard: true })
     } else {
       yield* Effect.forEach(
         Manifest.descriptors(manifest).filter((d) => !d.urls?.length),
-        (descriptor) => copyBlob(src, dst, descriptor, tally, options),
-        { concurrency: options.concurrency ?? 4, discard: true }
+        (descriptor) => copyBlob(src, dst, descriptor, tally, options, run),
+        { concurrency: "unbounded", discard: true }
       )
     }
     yield* Registry.putManifest(yield* at(dst, root.digest), { bytes: root.bytes, mediaType: root.mediaType })
     tally.manifests++
   })
 
-/**
- * Copy an image or index from one repository to another, on the same registry (blobs mounted) or
- * another (blobs streamed through, verified, concurrently), preserving every digest. Blobs the
- * target has are skipped. The target reference's tag (or else the source's) names the result.
- *
- * @since 0.1.0
- * @category copying
- */
-export const copy = (
+const copyWith = <R>(
   source: Registry.ReferenceInput,
   target: Registry.ReferenceInput,
-  options: CopyOptions = {}
-): Effect.Effect<CopyResult, RegistryError, Env> =>
+  options: CopyOptions<R>,
+  run: CopyRun
+): Effect.Effect<CopyResult, RegistryError, RegistryClient | R> =>
   Effect.gen(function*() {
     const src = yield* toReference(source)
     const dstInput = yield* toReference(target)
@@ -456,7 +532,7 @@ export const copy = (
       if (Option.isNone(chosen)) return yield* Effect.fail(noPlatform(src, options.platform, root.manifest))
       root = yield* Registry.getManifest(yield* at(src, chosen.value.digest))
     }
-    yield* copyManifest(src, dstInput, root, tally, options)
+    yield* copyManifest(src, dstInput, root, tally, options, run)
     const tag = dstInput.tag ?? (dstInput.digest === undefined ? src.tag : undefined)
     if (tag !== undefined) {
       yield* Registry.putManifest(yield* Reference.make({ ...dstInput, tag, digest: undefined }), {
@@ -468,7 +544,7 @@ export const copy = (
       const referrers = yield* Registry.getReferrers(yield* at(src, root.digest))
       for (const referrer of referrers) {
         const found = yield* Registry.getManifest(yield* at(src, referrer.digest))
-        yield* copyManifest(src, dstInput, found, tally, options)
+        yield* copyManifest(src, dstInput, found, tally, options, run)
       }
     }
     return {
@@ -482,26 +558,60 @@ export const copy = (
   }))
 
 /**
- * Copy every tag of a repository to another repository.
+ * Copy an image or index from one repository to another, on the same registry (blobs mounted) or
+ * another (blobs streamed through, verified, concurrently), preserving every digest. Blobs the
+ * target has are skipped. The target reference's tag (or else the source's) names the result.
+ * At most `concurrency` blobs move at once for the whole copy, whatever the nesting of indexes.
  *
  * @since 0.1.0
  * @category copying
  */
-export const copyAllTags = (
+export const copy = <R = never>(
   source: Registry.ReferenceInput,
   target: Registry.ReferenceInput,
-  options: CopyOptions = {}
-): Effect.Effect<ReadonlyArray<{ readonly tag: string; readonly result: CopyResult }>, RegistryError, Env> =>
+  options: CopyOptions<R> = {}
+): Effect.Effect<CopyResult, RegistryError, RegistryClient | R> =>
+  Effect.flatMap(makeRun(options), (run) => copyWith(source, target, options, run))
+
+/**
+ * Options of `copyAllTags`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface CopyAllTagsOptions<R = never> extends CopyOptions<R> {
+  /** Tags copied at the same time (their blobs still share the one `concurrency` cap). Default 2. */
+  readonly tagConcurrency?: number | undefined
+}
+
+/**
+ * Copy every tag of a repository to another repository, `tagConcurrency` tags at a time, with
+ * one `concurrency` cap on the blobs in flight for the whole run. A blob several tags share is
+ * moved once (the other tags count it as `existed`).
+ *
+ * @since 0.1.0
+ * @category copying
+ */
+export const copyAllTags = <R = never>(
+  source: Registry.ReferenceInput,
+  target: Registry.ReferenceInput,
+  options: CopyAllTagsOptions<R> = {}
+): Effect.Effect<
+  ReadonlyArray<{ readonly tag: string; readonly result: CopyResult }>,
+  RegistryError,
+  RegistryClient | R
+> =>
   Effect.gen(function*() {
     const src = yield* toReference(source)
     const dst = yield* toReference(target)
     const tags = yield* Registry.listAllTags(src)
+    const run = yield* makeRun(options)
     return yield* Effect.forEach(tags, (tag) =>
       Effect.gen(function*() {
         const from = yield* Reference.make({ registry: src.registry, repository: src.repository, tag })
         const to = yield* Reference.make({ registry: dst.registry, repository: dst.repository, tag })
-        return { tag, result: yield* copy(from, to, options) }
-      }))
+        return { tag, result: yield* copyWith(from, to, options, run) }
+      }), { concurrency: Math.max(1, options.tagConcurrency ?? 2) })
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -517,7 +627,7 @@ export const copyAllTags = (
 export const tag = (
   reference: Registry.ReferenceInput,
   newTag: string
-): Effect.Effect<Registry.PutManifestResult, RegistryError, Env> =>
+): Effect.Effect<Registry.PutManifestResult, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const ref = yield* toReference(reference)
     const found = yield* Registry.getManifest(ref)
@@ -559,7 +669,7 @@ export interface Inspection {
 export const inspect = (
   reference: Registry.ReferenceInput,
   options: PlatformOptions = {}
-): Effect.Effect<Inspection, RegistryError, Env> =>
+): Effect.Effect<Inspection, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const resolved = yield* resolve(reference, options)
     const root = resolved.root

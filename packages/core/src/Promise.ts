@@ -397,7 +397,7 @@ export interface RegistryClientPromise extends AsyncDisposable {
    * steps, …) with the same error and abort behaviour as the methods.
    */
   readonly run: <A, E>(
-    effect: Effect.Effect<A, E, RegistryClient | Digest.Hasher>,
+    effect: Effect.Effect<A, E, RegistryClient>,
     options?: CallOptions
   ) => Promise<A>
   /** The same as the module's `isRegistryError`, at hand on the client. */
@@ -456,7 +456,7 @@ const asyncDispose: typeof Symbol.asyncDispose = ((Symbol as { readonly asyncDis
 
 const toSource = (
   data: Uint8Array | StreamSource
-): Effect.Effect<BlobSource.BlobSource<RegistryError.InvalidResponse>, RegistryError.InvalidReference, Digest.Hasher> =>
+): Effect.Effect<BlobSource.BlobSource<RegistryError.InvalidResponse>, RegistryError.InvalidReference> =>
   data instanceof Uint8Array
     ? BlobSource.fromBytes(data)
     : Effect.map(
@@ -482,7 +482,7 @@ const tooLarge = (digest: string, maxSize: number, size: number) =>
   })
 
 /**
- * Build the facade on a layer that provides `RegistryClient` and `Hasher`: `NodeRegistry.layer`
+ * Build the facade on a layer that provides `RegistryClient`: `NodeRegistry.layer`
  * (with a credential store), `BrowserRegistry.layer`, or a test layer. The runtime is built on
  * the first call; a layer that fails to build rejects every call with its error.
  *
@@ -490,12 +490,12 @@ const tooLarge = (digest: string, maxSize: number, size: number) =>
  * @category constructors
  */
 export const createClient = <E>(
-  layer: Layer.Layer<RegistryClient | Digest.Hasher, E>,
+  layer: Layer.Layer<RegistryClient, E>,
   options: ClientOptions = {}
 ): RegistryClientPromise => {
   const runtime = ManagedRuntime.make(layer, options.memoMap)
   const runner = Internal.makeRunner(runtime)
-  const run = <A, Err>(effect: Effect.Effect<A, Err, RegistryClient | Digest.Hasher>, call: CallOptions = {}) =>
+  const run = <A, Err>(effect: Effect.Effect<A, Err, RegistryClient>, call: CallOptions = {}) =>
     runner.run(effect, call.signal)
 
   const putResult = (result: Registry.PutManifestResult): PutManifestResult => ({

@@ -7,9 +7,13 @@
  */
 import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { dual } from "effect/Function"
 import * as Option from "effect/Option"
+import type * as Predicate from "effect/Predicate"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as BlobSource from "./BlobSource.js"
 import * as Digest from "./Digest.js"
@@ -23,13 +27,14 @@ import * as Upload from "./internal/upload.js"
 import * as Manifest from "./Manifest.js"
 import * as MediaType from "./MediaType.js"
 import * as Reference from "./Reference.js"
-import { RegistryClient } from "./RegistryClient.js"
+import { defaultRetrySchedule, honourRetryAfter, isRetryable, RegistryClient } from "./RegistryClient.js"
 import {
   DigestMismatch,
   InvalidManifest,
   InvalidReference,
   InvalidResponse,
-  type RegistryError
+  type RegistryError,
+  TransportError
 } from "./RegistryError.js"
 
 /**
@@ -46,6 +51,15 @@ const toReference = (input: ReferenceInput): Effect.Effect<Reference.Reference, 
 const pull = (ref: Reference.Reference) => [`repository:${ref.repository}:pull`]
 
 const manifestPath = (ref: Reference.Reference, identifier: string) => `/v2/${ref.repository}/manifests/${identifier}`
+
+// Digests are verified with a `Hasher` in the context, else with the one the client was built
+// with (the platform's, or the pure-JavaScript default): operations need only `RegistryClient`.
+const clientHasher = Effect.flatMap(
+  Effect.serviceOption(Digest.Hasher),
+  (found) => Option.isSome(found) ? Effect.succeed(found.value) : Effect.map(RegistryClient, (c) => c.hasher)
+)
+const withHasher = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.provideServiceEffect(self, Digest.Hasher, clientHasher)
 
 // ---------------------------------------------------------------------------------------------
 // ping
@@ -301,7 +315,7 @@ const requestManifest = (reference: ReferenceInput, method: "GET" | "HEAD", opti
 export const getManifest = (
   reference: ReferenceInput,
   options: ManifestOptions = {}
-): Effect.Effect<ManifestResult, RegistryError, RegistryClient | Digest.Hasher> =>
+): Effect.Effect<ManifestResult, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     // a body that breaks on the way is fetched again (the request is idempotent)
     const { bytes, ref, response, url } = yield* retryBrokenBody(
@@ -342,7 +356,7 @@ export const getManifest = (
       manifest,
       rateLimit: rateLimitOf(response)
     } satisfies ManifestResult
-  }).pipe(Effect.withSpan("Registry.getManifest", { attributes: spanAttributes(reference) }))
+  }).pipe(withHasher, Effect.withSpan("Registry.getManifest", { attributes: spanAttributes(reference) }))
 
 /**
  * `HEAD /v2/<name>/manifests/<reference>`: the digest, media type and size of a manifest without
@@ -356,7 +370,7 @@ export const getManifest = (
 export const headManifest = (
   reference: ReferenceInput,
   options: ManifestOptions = {}
-): Effect.Effect<ManifestHead, RegistryError, RegistryClient | Digest.Hasher> =>
+): Effect.Effect<ManifestHead, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const { ref, response, url } = yield* requestManifest(reference, "HEAD", options)
     const headers = headerRecord(response)
@@ -396,7 +410,7 @@ export const headManifest = (
  */
 export const rateLimit = (
   reference: ReferenceInput
-): Effect.Effect<Option.Option<RateLimit>, RegistryError, RegistryClient | Digest.Hasher> =>
+): Effect.Effect<Option.Option<RateLimit>, RegistryError, RegistryClient> =>
   Effect.map(headManifest(reference), (head) => head.rateLimit).pipe(
     Effect.withSpan("Registry.rateLimit", { attributes: spanAttributes(reference) })
   )
@@ -432,12 +446,13 @@ const toBlob = (input: BlobInput) => {
 export const getBlob = (
   repository: ReferenceInput,
   blob: BlobInput
-): Stream.Stream<Uint8Array, RegistryError, RegistryClient | Digest.Hasher> =>
+): Stream.Stream<Uint8Array, RegistryError, RegistryClient> =>
   Stream.unwrap(Effect.gen(function*() {
     const ref = yield* toReference(repository)
     const { digest, size } = yield* toBlob(blob)
     return Download.blobStream(ref, digest, size)
   })).pipe(
+    Stream.provideServiceEffect(Digest.Hasher, clientHasher),
     Stream.withSpan("Registry.getBlob", {
       attributes: { ...spanAttributes(repository), "blob.digest": blobDigestOf(blob) }
     })
@@ -534,7 +549,7 @@ export const referrersTag = (digest: Digest.Digest): string => `${Digest.algorit
 export const getReferrers = (
   subject: ReferenceInput,
   options: ReferrersOptions = {}
-): Effect.Effect<ReadonlyArray<Manifest.Descriptor>, RegistryError, RegistryClient | Digest.Hasher> =>
+): Effect.Effect<ReadonlyArray<Manifest.Descriptor>, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const ref = yield* toReference(subject)
     const digest = ref.digest
@@ -848,7 +863,7 @@ export interface PutManifestResult {
 export const putManifest = (
   reference: ReferenceInput,
   manifest: { readonly bytes: Uint8Array; readonly mediaType?: string | undefined }
-): Effect.Effect<PutManifestResult, RegistryError, RegistryClient | Digest.Hasher> =>
+): Effect.Effect<PutManifestResult, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const ref = yield* toReference(reference)
     const client = yield* RegistryClient
@@ -895,7 +910,7 @@ export const putManifest = (
       size: manifest.bytes.length,
       subject: ociSubject
     } satisfies PutManifestResult
-  }).pipe(Effect.withSpan("Registry.putManifest", { attributes: spanAttributes(reference) }))
+  }).pipe(withHasher, Effect.withSpan("Registry.putManifest", { attributes: spanAttributes(reference) }))
 
 /**
  * `DELETE /v2/<name>/manifests/<digest>`: delete a manifest (and so every tag pointing at it). A
@@ -906,7 +921,7 @@ export const putManifest = (
  */
 export const deleteManifest = (
   reference: ReferenceInput
-): Effect.Effect<Digest.Digest, RegistryError, RegistryClient | Digest.Hasher> =>
+): Effect.Effect<Digest.Digest, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const ref = yield* toReference(reference)
     const client = yield* RegistryClient
@@ -951,3 +966,82 @@ export const deleteTag = (reference: ReferenceInput): Effect.Effect<void, Regist
     })
     yield* Effect.ignore(response.text)
   }).pipe(Effect.withSpan("Registry.deleteTag", { attributes: spanAttributes(reference) }))
+
+// ---------------------------------------------------------------------------------------------
+// retries and deadlines around operations
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Options of `retryTransient`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RetryTransientOptions<E, B, R1> {
+  /** Other errors to count as transient (added to `RegistryClient.isRetryable`). */
+  readonly while?: Predicate.Predicate<NoInfer<E>> | undefined
+  /** The schedule between attempts. Default `RegistryClient.defaultRetrySchedule`. */
+  readonly schedule?: Schedule.Schedule<B, NoInfer<E>, R1> | undefined
+  /** The most retries (intersected with the schedule). */
+  readonly times?: number | undefined
+}
+
+/**
+ * Retry a whole operation on transient failures, in the manner of `HttpClient.retryTransient`:
+ * the errors `RegistryClient.isRetryable` accepts (connection failures, timeouts, including an
+ * `Effect.timeout`'s `TimeoutException`, 408/429/5xx), plus those `while` accepts. Waits at least
+ * as long as a `Retry-After` (up to 60 s). Works whatever else the effect can fail with.
+ *
+ * These retries come on top of the client's own retries of each request (see
+ * `RegistryClient.withRetrySchedule` and `RegistryClient.withoutRetries`): for a deadline that
+ * holds, turn the client's off or put an `Effect.timeout` around the whole.
+ *
+ * @since 0.2.0
+ * @category retries
+ */
+export const retryTransient: {
+  <E, B = unknown, R1 = never>(
+    options: RetryTransientOptions<E, B, R1> | Schedule.Schedule<B, NoInfer<E>, R1>
+  ): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | R1>
+  <A, E, R, B = unknown, R1 = never>(
+    self: Effect.Effect<A, E, R>,
+    options: RetryTransientOptions<E, B, R1> | Schedule.Schedule<B, NoInfer<E>, R1>
+  ): Effect.Effect<A, E, R | R1>
+} = dual(2, <A, E, R, B, R1>(
+  self: Effect.Effect<A, E, R>,
+  options: RetryTransientOptions<E, B, R1> | Schedule.Schedule<B, E, R1>
+): Effect.Effect<A, E, R | R1> => {
+  const isSchedule = Schedule.isSchedule(options)
+  const given = isSchedule ? options : options.schedule
+  const times = isSchedule ? undefined : options.times
+  const extra = isSchedule ? undefined : options.while
+  const base: Schedule.Schedule<unknown, E, R1> = given ?? defaultRetrySchedule
+  const counted = times === undefined ? base : Schedule.intersect(base, Schedule.recurs(times))
+  return Effect.retry(self, {
+    schedule: honourRetryAfter(counted, "60 seconds"),
+    while: (error: E) => isRetryable(error) || (extra !== undefined && extra(error))
+  })
+})
+
+/**
+ * Fail an operation that takes longer than `duration` with the client's own timeout shape,
+ * `TransportError` with reason `Timeout` (instead of `Effect.timeout`'s `TimeoutException`), so a
+ * timeout is one typed error whoever raised it. The operation is interrupted.
+ *
+ * @since 0.2.0
+ * @category retries
+ */
+export const timeout: {
+  (duration: Duration.DurationInput): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | TransportError, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, duration: Duration.DurationInput): Effect.Effect<A, E | TransportError, R>
+} = dual(2, <A, E, R>(self: Effect.Effect<A, E, R>, duration: Duration.DurationInput) =>
+  Effect.timeoutFail(self, {
+    duration,
+    onTimeout: () =>
+      new TransportError({
+        method: "*",
+        url: "",
+        reason: "Timeout",
+        detail: `the operation took longer than ${Duration.format(Duration.decode(duration))}`
+      })
+  }))

@@ -15,16 +15,24 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
 import * as Cache from "effect/Cache"
+import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import { dual } from "effect/Function"
+import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { type Credential, CredentialStore } from "./CredentialStore.js"
+import * as Digest from "./Digest.js"
 import {
   basicHeader,
   bearerHeader,
@@ -53,6 +61,7 @@ import {
   AuthenticationError as AuthenticationErrorClass,
   AuthorizationError,
   InvalidResponse,
+  isRegistryError,
   type NotFoundKind,
   type RegistryError,
   TransportError
@@ -209,15 +218,25 @@ export class RegistryClient extends Context.Tag("@ocireg/core/RegistryClient")<R
    * for five minutes, and forgotten by themselves when a registry refuses them.
    */
   readonly invalidateCredentials: (registry?: string) => Effect.Effect<void>
+  /**
+   * The hash functions operations verify digests with: the `Hasher` provided to the client's
+   * layer (the platform's native one), else the pure-JavaScript `Digest.jsHasher`.
+   */
+  readonly hasher: Digest.Hasher["Type"]
 }>() {}
 
 /**
- * Whether an error is worth retrying: a failed connection, a timeout, 408, 429, 500, 502, 503, 504.
+ * Whether an error is worth retrying: a failed connection, a timeout (the client's
+ * `TransportError` with reason `Timeout`, or the `TimeoutException` of an `Effect.timeout`), 408,
+ * 429, 500, 502, 503, 504. It takes any value, so it works as `Effect.retry({ while })` whatever
+ * else the effect can fail with (`PlatformError`, your own errors): those are not retried.
  *
  * @since 0.1.0
  * @category retries
  */
-export const isRetryable = (error: RegistryError): boolean => {
+export const isRetryable = (error: unknown): boolean => {
+  if (Cause.isTimeoutException(error)) return true
+  if (!isRegistryError(error)) return false
   switch (error._tag) {
     case "TransportError":
       return error.reason === "RequestFailed" || error.reason === "Timeout"
@@ -231,34 +250,111 @@ export const isRetryable = (error: RegistryError): boolean => {
 }
 
 /**
- * Jittered exponential backoff from 200 ms, doubling, at most 3 retries.
+ * Whether an error is a timeout: the client's `TransportError` with reason `Timeout` (no
+ * response within `requestTimeout`, or a body idle for `idleTimeout`), or the `TimeoutException`
+ * of an `Effect.timeout` around it. `Registry.timeout` gives both the first shape.
+ *
+ * @since 0.2.0
+ * @category retries
+ */
+export const isTimeout = (error: unknown): boolean =>
+  Cause.isTimeoutException(error) ||
+  (isRegistryError(error) && error._tag === "TransportError" && error.reason === "Timeout")
+
+/**
+ * Jittered exponential backoff from 200 ms, doubling, at most 3 retries. Its input is `unknown`,
+ * so it also serves `Effect.retry` on effects that fail with more than `RegistryError`.
  *
  * @since 0.1.0
  * @category retries
  */
-export const defaultRetrySchedule: Schedule.Schedule<unknown, RegistryError> = Schedule.exponential("200 millis", 2)
+export const defaultRetrySchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("200 millis", 2)
   .pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
+
+const retryAfterOf = (error: unknown): number | undefined =>
+  isRegistryError(error) && (error._tag === "RateLimited" || error._tag === "RegistryResponseError")
+    ? error.retryAfterMillis
+    : undefined
 
 /**
  * Make a schedule wait at least as long as an error's `Retry-After` (a 429, or a 503 that sends
- * one), up to `max`.
+ * one), up to `max`. Errors that are not a `RegistryError` keep the schedule's delay.
  *
  * @since 0.1.0
  * @category retries
  */
-export const honourRetryAfter = <Out, R>(
-  schedule: Schedule.Schedule<Out, RegistryError, R>,
+export const honourRetryAfter = <Out, E, R>(
+  schedule: Schedule.Schedule<Out, E, R>,
   max: Duration.DurationInput
-): Schedule.Schedule<[Out, RegistryError], RegistryError, R> => {
+): Schedule.Schedule<[Out, E], E, R> => {
   const cap = Duration.toMillis(max)
-  return Schedule.intersect(schedule, Schedule.identity<RegistryError>()).pipe(
-    Schedule.modifyDelay(([, error], delay) =>
-      (error._tag === "RateLimited" || error._tag === "RegistryResponseError") && error.retryAfterMillis !== undefined
-        ? Duration.max(delay, Duration.millis(Math.min(cap, error.retryAfterMillis)))
-        : delay
-    )
+  return Schedule.intersect(schedule, Schedule.identity<E>()).pipe(
+    Schedule.modifyDelay(([, error], delay) => {
+      const after = retryAfterOf(error)
+      return after === undefined ? delay : Duration.max(delay, Duration.millis(Math.min(cap, after)))
+    })
   )
 }
+
+/**
+ * The retry schedule that overrides the client's `retrySchedule` for the effects run inside
+ * `withRetrySchedule` (none: the client's own).
+ *
+ * @since 0.2.0
+ * @category retries
+ */
+export const currentRetrySchedule: FiberRef.FiberRef<Option.Option<Schedule.Schedule<unknown, RegistryError>>> =
+  globalValue(
+    "@ocireg/core/RegistryClient/currentRetrySchedule",
+    () => FiberRef.unsafeMake<Option.Option<Schedule.Schedule<unknown, RegistryError>>>(Option.none())
+  )
+
+/**
+ * Run an effect (or a stream) with another retry schedule for the client's own retries of each
+ * request, keeping the client (its token and credential caches, its transfer slots). `Retry-After`
+ * is still honoured. `Schedule.stop` turns the client's retries off (see `withoutRetries`).
+ *
+ * @example
+ * ```ts
+ * Registry.listAllTags("ghcr.io/team/app").pipe(
+ *   RegistryClient.withRetrySchedule(Schedule.recurs(10).pipe(Schedule.addDelay(() => "1 second")))
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category retries
+ */
+export const withRetrySchedule: {
+  (
+    schedule: Schedule.Schedule<unknown, RegistryError>
+  ): <Self extends Effect.Effect<any, any, any> | Stream.Stream<any, any, any>>(self: Self) => Self
+  <Self extends Effect.Effect<any, any, any> | Stream.Stream<any, any, any>>(
+    self: Self,
+    schedule: Schedule.Schedule<unknown, RegistryError>
+  ): Self
+} = dual(
+  2,
+  <A, E, R>(
+    self: Effect.Effect<A, E, R> | Stream.Stream<A, E, R>,
+    schedule: Schedule.Schedule<unknown, RegistryError>
+  ): any =>
+    Stream.StreamTypeId in self
+      ? Stream.unwrapScoped(
+        Effect.as(Effect.locallyScoped(currentRetrySchedule, Option.some(schedule)), self as Stream.Stream<A, E, R>)
+      )
+      : Effect.locally(self as Effect.Effect<A, E, R>, currentRetrySchedule, Option.some(schedule))
+)
+
+/**
+ * Run an effect (or a stream) with the client's own retries turned off, so every failure reaches
+ * the caller at once (for a caller that retries by itself, or a deadline that must hold).
+ *
+ * @since 0.2.0
+ * @category retries
+ */
+export const withoutRetries: <Self extends Effect.Effect<any, any, any> | Stream.Stream<any, any, any>>(
+  self: Self
+) => Self = (self) => withRetrySchedule(self, Schedule.stop)
 
 const dockerHub = new Set(["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"])
 
@@ -308,7 +404,8 @@ const resolveOptions = (options: Options): ResolvedOptions => ({
 })
 
 /**
- * Build the client from an `HttpClient` and a `CredentialStore`.
+ * Build the client from an `HttpClient` and a `CredentialStore`; a `Hasher` in the context is
+ * used to verify digests (else the pure-JavaScript one).
  *
  * @since 0.1.0
  * @category constructors
@@ -324,6 +421,7 @@ export const make = (options: Options = {}) =>
     )
     const scopedClient = HttpClient.withScope(client)
     const store = yield* CredentialStore
+    const hasher = yield* Digest.currentHasher
     const counters = yield* Ref.make<Stats>({ tokensIssued: 0, requests: 0 })
     const hostAuth = new Map<string, HostAuth>()
 
@@ -631,6 +729,13 @@ export const make = (options: Options = {}) =>
     }
 
     const retryPolicy = honourRetryAfter(resolved.retrySchedule, resolved.maxRetryAfter)
+    const currentPolicy = Effect.map(
+      FiberRef.get(currentRetrySchedule),
+      Option.match({
+        onNone: () => retryPolicy,
+        onSome: (schedule) => honourRetryAfter(schedule, resolved.maxRetryAfter)
+      })
+    )
 
     const execute = (request: Request) =>
       Effect.gen(function*() {
@@ -647,7 +752,7 @@ export const make = (options: Options = {}) =>
         const idempotent = request.idempotent ??
           (request.method === "GET" || request.method === "HEAD" || request.method === "DELETE")
         return yield* idempotent && request.body?._tag !== "Stream"
-          ? Effect.retry(once, { schedule: retryPolicy, while: isRetryable })
+          ? Effect.retry(once, { schedule: yield* currentPolicy, while: isRetryable })
           : once
       }).pipe(
         Effect.withSpan("RegistryClient.execute", {
@@ -667,6 +772,7 @@ export const make = (options: Options = {}) =>
       stats: Ref.get(counters),
       transferPermit,
       warnings: Effect.sync(() => [...warned]),
+      hasher,
       invalidateCredentials: (registry) =>
         registry === undefined
           ? Effect.zipRight(credentials.invalidateAll, tokens.invalidateAll)
@@ -752,7 +858,9 @@ const fromChallenge = (
 }
 
 /**
- * The client as a layer. Needs an `HttpClient` and a `CredentialStore`.
+ * The client as a layer. Needs an `HttpClient` and a `CredentialStore`, nothing else; hashing is
+ * inside (a platform `Hasher` provided to this layer is picked up, e.g.
+ * `Layer.provide(NodeHasher.layer)`).
  *
  * @since 0.1.0
  * @category layers
@@ -761,3 +869,64 @@ export const layer = (
   options: Options = {}
 ): Layer.Layer<RegistryClient, never, HttpClient.HttpClient | CredentialStore> =>
   Layer.effect(RegistryClient, make(options))
+
+/**
+ * The client's options from `Config` (the environment by default), every key optional:
+ * `OCIREG_USER_AGENT`, `OCIREG_INSECURE` and `OCIREG_TRUSTED_REALMS` (comma-separated hosts),
+ * `OCIREG_REQUEST_TIMEOUT` and `OCIREG_IDLE_TIMEOUT` (durations: `30 seconds`, `500 millis`),
+ * `OCIREG_MAX_RETRIES` (the default backoff with at most this many retries; 0 turns the client's
+ * retries off), `OCIREG_HOST_CONCURRENCY`, `OCIREG_CHUNK_SIZE` and `OCIREG_MANIFEST_SIZE_LIMIT`
+ * (bytes).
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const config: Config.Config<Options> = Config.all({
+  userAgent: Config.option(Config.string("OCIREG_USER_AGENT")),
+  insecure: Config.option(Config.string("OCIREG_INSECURE")),
+  trustedRealms: Config.option(Config.string("OCIREG_TRUSTED_REALMS")),
+  requestTimeout: Config.option(Config.duration("OCIREG_REQUEST_TIMEOUT")),
+  idleTimeout: Config.option(Config.duration("OCIREG_IDLE_TIMEOUT")),
+  maxRetries: Config.option(
+    Config.integer("OCIREG_MAX_RETRIES").pipe(Config.validate({
+      message: "a number of retries, 0 or more",
+      validation: (n) => n >= 0
+    }))
+  ),
+  hostConcurrency: Config.option(Config.integer("OCIREG_HOST_CONCURRENCY")),
+  chunkSize: Config.option(Config.integer("OCIREG_CHUNK_SIZE")),
+  manifestSizeLimit: Config.option(Config.integer("OCIREG_MANIFEST_SIZE_LIMIT"))
+}).pipe(Config.map((c): Options => {
+  const list = (value: Option.Option<string>) =>
+    Option.map(value, (text) => text.split(",").map((host) => host.trim()).filter((host) => host.length > 0))
+  const options: { -readonly [K in keyof Options]: Options[K] } = {}
+  if (Option.isSome(c.userAgent)) options.userAgent = c.userAgent.value
+  if (Option.isSome(c.insecure)) options.insecure = Option.getOrThrow(list(c.insecure))
+  if (Option.isSome(c.trustedRealms)) options.trustedRealms = Option.getOrThrow(list(c.trustedRealms))
+  if (Option.isSome(c.requestTimeout)) options.requestTimeout = c.requestTimeout.value
+  if (Option.isSome(c.idleTimeout)) options.idleTimeout = c.idleTimeout.value
+  if (Option.isSome(c.maxRetries)) {
+    options.retrySchedule = c.maxRetries.value === 0
+      ? Schedule.stop
+      : Schedule.exponential("200 millis", 2).pipe(
+        Schedule.jittered,
+        Schedule.intersect(Schedule.recurs(c.maxRetries.value))
+      )
+  }
+  if (Option.isSome(c.hostConcurrency)) options.hostConcurrency = c.hostConcurrency.value
+  if (Option.isSome(c.chunkSize)) options.chunkSize = c.chunkSize.value
+  if (Option.isSome(c.manifestSizeLimit)) options.manifestSizeLimit = c.manifestSizeLimit.value
+  return options
+}))
+
+/**
+ * The client as a layer, with its options read from `Config` (see `config`); options given here
+ * apply where the configuration says nothing. Fails with a `ConfigError` for a malformed value.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerConfig = (
+  defaults: Options = {}
+): Layer.Layer<RegistryClient, ConfigError.ConfigError, HttpClient.HttpClient | CredentialStore> =>
+  Layer.effect(RegistryClient, Effect.flatMap(config, (configured) => make({ ...defaults, ...configured })))

@@ -7,7 +7,9 @@
  *
  * The server is platform-free: `handle` answers a web `Request` with a `Response`. `layer` gives it
  * as an `HttpClient` that answers in memory, without sockets, for any host (`registry.test` by
- * convention); a platform package can serve `handle` over real HTTP.
+ * convention); `layerHosts` puts several registries on their own hosts (and refuses any other
+ * host), `layerFrom` serves a registry made and seeded beforehand, and `seedImage` stores a whole
+ * image or index in one call. A platform package can serve `handle` over real HTTP.
  *
  * @example
  * ```ts
@@ -21,7 +23,6 @@
  *   const response = yield* HttpClient.head(`https://registry.test/v2/team/app/blobs/${digest}`)
  *   return response.headers["docker-content-digest"] === digest
  * }).pipe(Effect.provide(RegistryTest.layer({ referrersApi: true })))
- * // provide a `Hasher` layer (the platform's, or one of your own) to run it
  * ```
  *
  * @since 0.1.0
@@ -30,10 +31,12 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Hasher } from "./Digest.js"
+import { currentHasher } from "./Digest.js"
 import * as Client from "./internal/testRegistry/client.js"
 import { settings } from "./internal/testRegistry/context.js"
+import * as Hosts from "./internal/testRegistry/hosts.js"
 import type { ErrorCode } from "./internal/testRegistry/responses.js"
+import * as Seed from "./internal/testRegistry/seed.js"
 import { makeService } from "./internal/testRegistry/server.js"
 import { Storage } from "./internal/testRegistry/storage.js"
 
@@ -232,15 +235,16 @@ export interface Service {
 export class TestRegistry extends Context.Tag("@ocireg/core/RegistryTest")<TestRegistry, Service>() {}
 
 /**
- * Starts a test registry. Digests are computed with the `Hasher`; token times come from the
+ * Starts a test registry. Digests are computed with the context's `Hasher` (or the pure-JavaScript
+ * default); token times come from the
  * Effect `Clock` (so `TestClock` can expire tokens).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<Service, never, Hasher> =>
+export const make = (options: Options = {}): Effect.Effect<Service> =>
   Effect.gen(function*() {
-    const hasher = yield* Hasher
+    const hasher = yield* currentHasher
     const clock = yield* Effect.clock
     return makeService({
       settings: settings(options),
@@ -264,7 +268,7 @@ export const httpClient = (registry: Service): HttpClient.HttpClient => Client.m
  * @since 0.1.0
  * @category layers
  */
-export const layerRegistry = (options: Options = {}): Layer.Layer<TestRegistry, never, Hasher> =>
+export const layerRegistry = (options: Options = {}): Layer.Layer<TestRegistry> =>
   Layer.effect(TestRegistry, make(options))
 
 /**
@@ -273,10 +277,166 @@ export const layerRegistry = (options: Options = {}): Layer.Layer<TestRegistry, 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<HttpClient.HttpClient | TestRegistry, never, Hasher> =>
+export const layer = (options: Options = {}): Layer.Layer<HttpClient.HttpClient | TestRegistry> =>
   Layer.effectContext(
     Effect.map(
       make(options),
       (registry) => Context.make(TestRegistry, registry).pipe(Context.add(HttpClient.HttpClient, httpClient(registry)))
     )
   )
+
+// ---------------------------------------------------------------------------------------------
+// several hosts, existing registries
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The registries of `layerHosts`, by host.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Registries {
+  /** The hosts as given to `layerHosts`. */
+  readonly hosts: ReadonlyArray<string>
+  /** The registry of a host (`undefined` for a host that has none). */
+  readonly get: (host: string) => Service | undefined
+}
+
+/**
+ * The test registries of `layerHosts`.
+ *
+ * @since 0.2.0
+ * @category tags
+ */
+export class TestRegistries extends Context.Tag("@ocireg/core/RegistryTest/TestRegistries")<
+  TestRegistries,
+  Registries
+>() {}
+
+/**
+ * What serves one host of `layerHosts`: the options of a fresh registry, or a registry already
+ * made (and seeded) with `make`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type HostSpec = Options | Service
+
+const isService = (spec: HostSpec): spec is Service =>
+  typeof (spec as { readonly handle?: unknown }).handle === "function"
+
+/**
+ * Several test registries behind one in-memory `HttpClient`, each on its own host (as
+ * `https://<host>`, or `http://` for loopback names), e.g. the source and destination of a copy:
+ * `layerHosts({ "src.test": {}, "dst.test": { auth: { basic: { ci: "secret" } } } })`. A request
+ * to any other host is refused: the client fails with a `TransportError` (`RequestFailed`), it is
+ * never answered by one of them. Each value is the options of a fresh registry, or an existing
+ * one (from `make`). `TestRegistries` gives them back by host.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerHosts = (
+  hosts: Readonly<Record<string, HostSpec>>
+): Layer.Layer<HttpClient.HttpClient | TestRegistries> =>
+  Layer.effectContext(Effect.gen(function*() {
+    const registries = new Map<string, Service>()
+    for (const [host, spec] of Object.entries(hosts)) {
+      registries.set(host, isService(spec) ? spec : yield* make(spec))
+    }
+    const byKey = new Map([...registries].map(([host, registry]) => [Hosts.hostKey(host), registry]))
+    return Context.make(TestRegistries, {
+      hosts: [...registries.keys()],
+      get: (host) => byKey.get(Hosts.hostKey(host))
+    }).pipe(Context.add(HttpClient.HttpClient, Client.make(Hosts.route(registries))))
+  }))
+
+/**
+ * A layer that serves a registry already made (and seeded) with `make`, on every host, as
+ * `layer` does.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerFrom = (registry: Service): Layer.Layer<HttpClient.HttpClient | TestRegistry> =>
+  Layer.succeedContext(
+    Context.make(TestRegistry, registry).pipe(Context.add(HttpClient.HttpClient, httpClient(registry)))
+  )
+
+// ---------------------------------------------------------------------------------------------
+// seeding
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The image `seedImage` stores.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SeedImageOptions {
+  /** The repository, e.g. `team/app`. */
+  readonly repository: string
+  /** Tags of the image (or index). Default `["latest"]`. */
+  readonly tags?: ReadonlyArray<string> | undefined
+  /**
+   * Platforms (`os/arch[/variant]`): with them an index of one image per platform is stored;
+   * without, a single `linux/amd64` image manifest.
+   */
+  readonly platforms?: ReadonlyArray<string> | undefined
+  /** Layers of each image: how many (generated, distinct per platform), or their contents. Default 1. */
+  readonly layers?: number | ReadonlyArray<Uint8Array | string> | undefined
+  /** OCI (default) or Docker schema 2 media types. */
+  readonly format?: "oci" | "docker" | undefined
+  /** The config's `created` (changing it changes every digest). Default `2024-01-01T00:00:00Z`. */
+  readonly created?: string | undefined
+}
+
+/**
+ * What `seedImage` wrote: the root's digest (the index, or the single manifest), each platform's
+ * manifest, config and layer digests, and every blob.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SeededImage {
+  readonly repository: string
+  readonly digest: string
+  readonly mediaType: string
+  readonly tags: ReadonlyArray<string>
+  readonly images: ReadonlyArray<{
+    readonly platform: string
+    readonly digest: string
+    readonly config: string
+    readonly layers: ReadonlyArray<string>
+  }>
+  readonly blobs: ReadonlyArray<string>
+}
+
+/**
+ * Store a whole image in a registry without HTTP: layers and config per platform, their
+ * manifests, an index over them when `platforms` are given, and the tags.
+ *
+ * @since 0.2.0
+ * @category seeding
+ */
+export const seedImageInto = (registry: Service, options: SeedImageOptions): SeededImage =>
+  Seed.seedImage(registry, options)
+
+/**
+ * `seedImageInto` the layer's `TestRegistry`.
+ *
+ * @example
+ * ```ts
+ * const seeded = yield* RegistryTest.seedImage({
+ *   repository: "team/app",
+ *   tags: ["1.0", "latest"],
+ *   platforms: ["linux/amd64", "linux/arm64"],
+ *   layers: 2
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category seeding
+ */
+export const seedImage = (options: SeedImageOptions): Effect.Effect<SeededImage, never, TestRegistry> =>
+  Effect.map(TestRegistry, (registry) => Seed.seedImage(registry, options))

@@ -132,21 +132,35 @@ const dropUserAgent = HttpClient.mapRequest((request) =>
  */
 export const layer = (
   options: RegistryClient.Options = {}
-): Layer.Layer<RegistryClient.RegistryClient | Hasher, never, CredentialStore.CredentialStore> => {
+): Layer.Layer<RegistryClient.RegistryClient | Hasher, never, CredentialStore.CredentialStore> =>
+  layerWithoutHttp(options).pipe(Layer.provide(FetchHttpClient.layer))
+
+/**
+ * `layer` that leaves the `HttpClient` to you (your own `fetch`, `RegistryTest.layer()` in tests):
+ * no request can go anywhere but through the client you provide.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerWithoutHttp = (
+  options: RegistryClient.Options = {}
+): Layer.Layer<
+  RegistryClient.RegistryClient | Hasher,
+  never,
+  CredentialStore.CredentialStore | HttpClient.HttpClient
+> => {
   const transform = options.transformClient ?? ((client) => client)
-  return Layer.merge(
-    Layer.effect(
-      RegistryClient.RegistryClient,
-      Effect.map(
-        RegistryClient.make({
-          ...options,
-          streamingUploads: options.streamingUploads ?? false,
-          chunkSize: options.chunkSize ?? defaultChunkSize,
-          transformClient: (client) => transform(BrowserCors.withDiagnostics(dropUserAgent(client)))
-        }),
-        withExposedHeaderChecks
-      )
-    ).pipe(Layer.provide(FetchHttpClient.layer)),
-    BrowserHasher.layer
-  )
+  // the client picks up the WebAssembly hasher (provideMerge), which stays in the output too
+  return Layer.effect(
+    RegistryClient.RegistryClient,
+    Effect.map(
+      RegistryClient.make({
+        ...options,
+        streamingUploads: options.streamingUploads ?? false,
+        chunkSize: options.chunkSize ?? defaultChunkSize,
+        transformClient: (client) => transform(BrowserCors.withDiagnostics(dropUserAgent(client)))
+      }),
+      withExposedHeaderChecks
+    )
+  ).pipe(Layer.provideMerge(BrowserHasher.layer))
 }

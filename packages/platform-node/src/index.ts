@@ -13,6 +13,14 @@
 export * as DockerCredentialStore from "./DockerCredentialStore.js"
 
 /**
+ * Blobs to files: `downloadBlob`, verified and atomic, with typed errors.
+ *
+ * @since 0.2.0
+ * @category modules
+ */
+export * as NodeBlob from "./NodeBlob.js"
+
+/**
  * Blob sources backed by files, re-readable from any offset.
  *
  * @since 0.1.0

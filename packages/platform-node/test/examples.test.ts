@@ -5,6 +5,8 @@
  * `npx tsx examples/<name>.ts` in a child process, as the examples' headers document: without
  * arguments, and with a reference to a registry this test serves.
  */
+import { assert as effectAssert, describe as effectDescribe, it as effectIt } from "@effect/vitest"
+import * as RegistryTest from "@ocireg/core/RegistryTest"
 import * as NodeHasher from "@ocireg/platform-node/NodeHasher"
 import * as RegistryServer from "@ocireg/platform-node/RegistryServer"
 import * as Effect from "effect/Effect"
@@ -17,11 +19,14 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { afterAll, assert, beforeAll, describe, it, vi } from "vitest"
+import * as authErrors from "../../../examples/authErrors.js"
 import * as cancelUpload from "../../../examples/cancelUpload.js"
 import * as completeUpload from "../../../examples/completeUpload.js"
+import * as copyIndex from "../../../examples/copyIndex.js"
 import * as deleteBlob from "../../../examples/deleteBlob.js"
 import * as deleteManifest from "../../../examples/deleteManifest.js"
 import * as dockerCredentials from "../../../examples/dockerCredentials.js"
+import * as downloadLayer from "../../../examples/downloadLayer.js"
 import * as getBlob from "../../../examples/getBlob.js"
 import * as getManifest from "../../../examples/getManifest.js"
 import * as getReferrers from "../../../examples/getReferrers.js"
@@ -112,7 +117,24 @@ const examples: ReadonlyArray<readonly [name: string, main: Main, expected: Read
     /^ {2}Image\.inspect /m,
     /^example\.inspect .*example\.reference=/m
   ]],
-  ["parseRepoAndRef", parseRepoAndRef.main, [/"canonicalName": "docker\.io\/mongo"/]]
+  ["parseRepoAndRef", parseRepoAndRef.main, [/"canonicalName": "docker\.io\/mongo"/]],
+  ["downloadLayer", downloadLayer.main, [
+    /demo\/app has 2 tag\(s\): 1\.0, latest/,
+    /linux\/arm64 layer sha256:[0-9a-f]{64} \(\d+ bytes\) verified and written to /
+  ]],
+  ["authErrors", authErrors.main, [
+    /^right: ok, tags latest$/m,
+    /^wrongPassword: AuthenticationError \(RejectedCredentials\)$/m,
+    /^none: AuthenticationError \(MissingCredentials\)$/m,
+    /^pullOnly: AuthorizationError \(InsufficientScope\)$/m,
+    /^sealedVault: AuthenticationError \(CredentialLookupFailed\)$/m
+  ]],
+  ["copyIndex", copyIndex.main, [
+    /\(3 platforms, 9 blobs\)/,
+    /copied 4 manifest\(s\), uploaded 9 blob\(s\); at most [123] blob\(s\) in flight \(cap 3\)/,
+    /same digest: true/,
+    /a mistyped host is refused: TransportError/
+  ]]
 ]
 
 describe("examples", () => {
@@ -184,4 +206,43 @@ describe("examples as documented: npx tsx examples/<name>.ts", () => {
     assert.strictEqual(error.code, 1)
     assert.match(error.stderr, /^NotFound: tag not found/m)
   })
+})
+
+// The "Why" programs of issue 16, as an Effect user writes them in @effect/vitest.
+effectDescribe("the authErrors example as an @effect/vitest test", () => {
+  effectIt.effect("the right credentials list the tags and push", () =>
+    Effect.gen(function*() {
+      yield* authErrors.seed
+      effectAssert.deepStrictEqual(yield* authErrors.tagsThenRetag("registry.test/team/app"), ["latest"])
+    }).pipe(Effect.provide(authErrors.environment(authErrors.credentials.right))))
+
+  effectIt.effect("a wrong password is a typed AuthenticationError", () =>
+    Effect.gen(function*() {
+      yield* authErrors.seed
+      const error = yield* Effect.flip(authErrors.tagsThenRetag("registry.test/team/app"))
+      effectAssert.strictEqual(error._tag, "AuthenticationError")
+      if (error._tag === "AuthenticationError") effectAssert.strictEqual(error.reason, "RejectedCredentials")
+    }).pipe(Effect.provide(authErrors.environment(authErrors.credentials.wrongPassword))))
+
+  effectIt.effect("pull-only credentials cannot push: a typed AuthorizationError", () =>
+    Effect.gen(function*() {
+      yield* authErrors.seed
+      const error = yield* Effect.flip(authErrors.tagsThenRetag("registry.test/team/app"))
+      effectAssert.strictEqual(error._tag, "AuthorizationError")
+    }).pipe(Effect.provide(authErrors.environment(authErrors.credentials.pullOnly))))
+
+  effectIt.effect("copyIndex: the progress service sees every blob start and finish", () =>
+    Effect.gen(function*() {
+      const registries = yield* RegistryTest.TestRegistries
+      RegistryTest.seedImageInto(registries.get("src.test")!, {
+        repository: "team/app",
+        tags: ["1.0"],
+        platforms: ["linux/amd64", "linux/arm64"]
+      })
+      const { copied, summary } = yield* copyIndex.copyIndex
+      effectAssert.strictEqual(copied.blobs.uploaded, 4)
+      effectAssert.strictEqual(summary.started, 4)
+      effectAssert.strictEqual(summary.finished, 4)
+      effectAssert.isAtMost(summary.maxInFlight, 3)
+    }).pipe(Effect.provide(copyIndex.countingProgress), Effect.provide(copyIndex.twoRegistries)))
 })
