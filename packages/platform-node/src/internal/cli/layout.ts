@@ -20,7 +20,7 @@ const jobs = Options.integer("jobs").pipe(
 )
 
 const pull = Command.make("pull", {
-  reference: Args.text({ name: "reference" }),
+  reference: Args.text({ name: "reference" }).pipe(Args.withDescription("the image or index to pull")),
   dir: Args.text({ name: "dir" }).pipe(Args.withDescription("the OCI layout directory (created if missing)")),
   jobs
 }, (args) =>
@@ -50,7 +50,9 @@ const splitLayoutRef = (input: string) => {
 
 const push = Command.make("push", {
   layout: Args.text({ name: "dir[:tag]" }).pipe(Args.withDescription("an OCI layout and the tag (or digest) in it")),
-  reference: Args.text({ name: "reference" }),
+  reference: Args.text({ name: "reference" }).pipe(
+    Args.withDescription("where to push it, e.g. ghcr.io/owner/app:tag")
+  ),
   jobs
 }, (args) =>
   Effect.gen(function*() {

@@ -59,8 +59,8 @@ const copy = Command.make("copy", { source, target, jobs, allTags, referrers }, 
   })).pipe(Command.withDescription("copy an image or index between repositories or registries, keeping digests"))
 
 const tag = Command.make("tag", {
-  reference: Args.text({ name: "reference" }),
-  tag: Args.text({ name: "new-tag" })
+  reference: Args.text({ name: "reference" }).pipe(Args.withDescription("the image to tag, by tag or digest")),
+  tag: Args.text({ name: "new-tag" }).pipe(Args.withDescription("the other tag, in the same repository"))
 }, (args) =>
   Effect.gen(function*() {
     const global = yield* root
@@ -78,7 +78,10 @@ const tagOnly = Options.boolean("tag-only").pipe(
 
 const del = Command.make(
   "delete",
-  { reference: Args.text({ name: "reference" }), tagOnly },
+  {
+    reference: Args.text({ name: "reference" }).pipe(Args.withDescription("the manifest to delete, by tag or digest")),
+    tagOnly
+  },
   (args) =>
     Effect.gen(function*() {
       const global = yield* root
@@ -98,7 +101,10 @@ const plaintext = Options.boolean("plaintext").pipe(
 
 const login = Command.make(
   "login",
-  { registry: Args.text({ name: "registry" }), plaintext },
+  {
+    registry: Args.text({ name: "registry" }).pipe(Args.withDescription("the registry host, e.g. ghcr.io")),
+    plaintext
+  },
   (args) =>
     Effect.gen(function*() {
       const global = yield* root
@@ -120,7 +126,9 @@ const login = Command.make(
     })
 ).pipe(Command.withDescription("store credentials for a registry (credential helper, or config.json with --plaintext)"))
 
-const logout = Command.make("logout", { registry: Args.text({ name: "registry" }) }, (args) =>
+const logout = Command.make("logout", {
+  registry: Args.text({ name: "registry" }).pipe(Args.withDescription("the registry host, e.g. ghcr.io"))
+}, (args) =>
   Effect.gen(function*() {
     const global = yield* root
     const removed = yield* DockerCredentialStore.logout(args.registry)

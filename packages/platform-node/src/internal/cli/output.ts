@@ -4,9 +4,15 @@
  *
  * @internal
  */
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as ValidationError from "@effect/cli/ValidationError"
 import { isRegistryError, type RegistryError } from "@ocireg/core/RegistryError"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import { stripAnsi } from "./console.js"
+
+/** A command was used wrongly in a way the argument parser cannot see (exit code 2). */
+export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
 
 /** Exit codes: distinct for the failures scripts want to tell apart. */
 export const ExitCode = {
@@ -21,6 +27,7 @@ export const ExitCode = {
 /** The exit code for an error. */
 export const exitCodeOf = (error: unknown): number => {
   if (ValidationError.isValidationError(error)) return ExitCode.usage
+  if (error instanceof UsageError) return ExitCode.usage
   if (!isRegistryError(error)) return ExitCode.failure
   switch ((error as RegistryError)._tag) {
     case "AuthenticationError":
@@ -38,10 +45,50 @@ export const exitCodeOf = (error: unknown): number => {
 }
 
 /** One line that says what went wrong (registry errors' messages never hold secrets). */
-export const errorLine = (error: unknown): string => {
-  if (error instanceof Error) return `ocireg: ${error.message}`
-  return `ocireg: ${String(error)}`
+export const errorLine = (error: unknown): string => `ocireg: ${messageOf(error)}`
+
+const messageOf = (error: unknown): string => {
+  if (ValidationError.isValidationError(error)) {
+    return stripAnsi(HelpDoc.toAnsiText(error.error)).trim().replace(/\s*\n\s*/g, " ")
+  }
+  if (error instanceof Error) return error.message
+  return String(error)
 }
+
+/** Plain data fields of an error worth passing on (strings, numbers, booleans, string arrays). */
+const fieldsOf = (error: unknown): Record<string, unknown> => {
+  if (typeof error !== "object" || error === null || ValidationError.isValidationError(error)) return {}
+  const fields: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(error)) {
+    if (key === "_tag" || key === "message" || key === "stack" || key === "cause") continue
+    if (["string", "number", "boolean"].includes(typeof value)) fields[key] = value
+    else if (Array.isArray(value) && value.every((v) => ["string", "number"].includes(typeof v))) fields[key] = value
+  }
+  return fields
+}
+
+/** The name of an error's kind: its `_tag`, `UsageError` for the argument parser's complaints. */
+const tagOf = (error: unknown): string => {
+  if (ValidationError.isValidationError(error)) return "UsageError"
+  if (typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string") {
+    return error._tag
+  }
+  return error instanceof Error ? error.name : "Error"
+}
+
+/**
+ * The JSON error object of `--json`: `{"error": tag, "message", "exitCode", ...fields}`; for the
+ * argument parser's errors `reason` is its kind (`MissingValue`, `CommandMismatch`, ...). Registry
+ * errors' fields hold no secrets (a rule of `RegistryError`).
+ */
+export const errorJson = (error: unknown): string =>
+  JSON.stringify({
+    error: tagOf(error),
+    message: messageOf(error),
+    exitCode: exitCodeOf(error),
+    ...(ValidationError.isValidationError(error) ? { reason: error._tag } : {}),
+    ...fieldsOf(error)
+  })
 
 /** Write a line to standard output. */
 export const line = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stdout.write(`${text}\n`))

@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { clientLayer, root } from "./global.js"
-import { bytes, result } from "./output.js"
+import { bytes, result, UsageError } from "./output.js"
 
 const reference = Args.text({ name: "reference" }).pipe(
   Args.withDescription("an image reference, e.g. ghcr.io/owner/app:tag")
@@ -91,7 +91,7 @@ const blob = Command.make("blob", { reference, output }, ({ output, reference })
     const global = yield* root
     const ref = yield* Reference.parseEffect(reference)
     if (ref.digest === undefined) {
-      return yield* Effect.fail(new Error("blob needs a reference with a digest: repository@sha256:…"))
+      return yield* new UsageError({ message: "blob needs a reference with a digest: repository@sha256:…" })
     }
     const target = Option.match(output, {
       onNone: () => process.stdout,
