@@ -99,3 +99,11 @@ export * as RegistryError from "./RegistryError.js"
  * @category modules
  */
 export * as RegistryTest from "./RegistryTest.js"
+
+/**
+ * Filter tags by regular expressions and order them by semver, name or creation time.
+ *
+ * @since 0.1.0
+ * @category modules
+ */
+export * as Tags from "./Tags.js"

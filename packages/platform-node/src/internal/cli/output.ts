@@ -5,11 +5,14 @@
  * @internal
  */
 import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import { isRegistryError, type RegistryError } from "@ocireg/core/RegistryError"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { stripAnsi } from "./console.js"
+import * as Template from "./template.js"
 
 /** A command was used wrongly in a way the argument parser cannot see (exit code 2). */
 export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
@@ -111,3 +114,42 @@ export const bytes = (n: number): string => {
   }
   return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`
 }
+
+/** `--format TEMPLATE` (see template.ts). */
+export const formatOption = Options.text("format").pipe(
+  Options.optional,
+  Options.withDescription("print with a Go-style template, e.g. '{{.digest}}' (docs/cli.md: the language)")
+)
+
+/** Parse a `--format` template, a syntax error being a usage error. */
+export const parseFormat = (
+  format: Option.Option<string>
+): Effect.Effect<Option.Option<Template.Template>, UsageError> =>
+  Option.match(format, {
+    onNone: () => Effect.succeedNone,
+    onSome: (source) =>
+      Effect.try({
+        try: () => Option.some(Template.parse(source)),
+        catch: (e) => new UsageError({ message: `--format: ${e instanceof Error ? e.message : String(e)}` })
+      })
+  })
+
+/**
+ * Print `value` with the `--format` template when given (each of `items` on its own when the
+ * value is a list), else as JSON when asked for, else as the text lines.
+ */
+export const output = (
+  global: { readonly json: boolean },
+  format: Option.Option<string>,
+  value: unknown,
+  text: () => ReadonlyArray<string>,
+  items?: ReadonlyArray<unknown>
+): Effect.Effect<void, UsageError> =>
+  Effect.flatMap(parseFormat(format), (template) =>
+    Option.match(template, {
+      onNone: () => result(global.json, value, text),
+      onSome: (t) =>
+        Effect.sync(() => {
+          for (const item of items ?? [value]) process.stdout.write(Template.renderLine(t, item))
+        })
+    }))
