@@ -9,6 +9,7 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as OciLayout from "../../OciLayout.js"
+import * as Archive from "./archive.js"
 import { clientLayer, root } from "./global.js"
 import { bytes, result } from "./output.js"
 import * as Progress from "./progress.js"
@@ -21,11 +22,17 @@ const jobs = Options.integer("jobs").pipe(
 
 const pull = Command.make("pull", {
   reference: Args.text({ name: "reference" }).pipe(Args.withDescription("the image or index to pull")),
-  dir: Args.text({ name: "dir" }).pipe(Args.withDescription("the OCI layout directory (created if missing)")),
-  jobs
+  dir: Args.text({ name: "dir" }).pipe(
+    Args.withDescription("the OCI layout directory (created if missing), or the archive file with --format")
+  ),
+  jobs,
+  format: Archive.pullFormat
 }, (args) =>
   Effect.gen(function*() {
     const global = yield* root
+    if (args.format !== "oci-layout") {
+      return yield* Archive.pullArchive(global, { ...args, file: args.dir, format: args.format })
+    }
     const progress = Progress.make(!global.json)
     const pulled = yield* OciLayout.pullToLayout(args.reference, args.dir, {
       platform: Option.getOrElse(global.platform, () => "all" as const),
@@ -49,7 +56,9 @@ const splitLayoutRef = (input: string) => {
 }
 
 const push = Command.make("push", {
-  layout: Args.text({ name: "dir[:tag]" }).pipe(Args.withDescription("an OCI layout and the tag (or digest) in it")),
+  layout: Args.text({ name: "dir[:tag]" }).pipe(
+    Args.withDescription("an OCI layout and the tag (or digest) in it, or a docker-archive / oci-archive file")
+  ),
   reference: Args.text({ name: "reference" }).pipe(
     Args.withDescription("where to push it, e.g. ghcr.io/owner/app:tag")
   ),
@@ -57,6 +66,8 @@ const push = Command.make("push", {
 }, (args) =>
   Effect.gen(function*() {
     const global = yield* root
+    const archive = Archive.archiveArgument(args.layout)
+    if (Option.isSome(archive)) return yield* Archive.pushArchive(global, archive.value, args.reference, args.jobs)
     const { dir, ref } = splitLayoutRef(args.layout)
     const progress = Progress.make(!global.json)
     const pushed = yield* OciLayout.pushFromLayout(dir, ref, args.reference, {
