@@ -107,3 +107,11 @@ export * as RegistryTest from "./RegistryTest.js"
  * @category modules
  */
 export * as Tags from "./Tags.js"
+
+/**
+ * Build and edit multi-platform indexes from per-platform images.
+ *
+ * @since 0.1.0
+ * @category modules
+ */
+export * as ImageIndex from "./ImageIndex.js"

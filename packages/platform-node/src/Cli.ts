@@ -14,6 +14,7 @@ import * as LogLevel from "effect/LogLevel"
 import { createRequire } from "node:module"
 import * as CliConsole from "./internal/cli/console.js"
 import { root } from "./internal/cli/global.js"
+import * as IndexCommand from "./internal/cli/indexCommand.js"
 import * as Layout from "./internal/cli/layout.js"
 import * as Manage from "./internal/cli/manage.js"
 import { errorJson, errorLine, exitCodeOf } from "./internal/cli/output.js"
@@ -28,7 +29,13 @@ import * as Serve from "./internal/cli/serve.js"
  */
 export const command = root.pipe(
   Command.withDescription("ocireg: talk to OCI / Docker registries"),
-  Command.withSubcommands([...Read.commands, ...Layout.commands, ...Manage.commands, Serve.registry])
+  Command.withSubcommands([
+    ...Read.commands,
+    ...Layout.commands,
+    ...Manage.commands,
+    IndexCommand.index,
+    Serve.registry
+  ])
 )
 
 const packageJson = createRequire(import.meta.url)("../package.json") as { readonly version: string }

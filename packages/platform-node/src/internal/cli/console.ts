@@ -61,6 +61,7 @@ const builtInDescriptions: ReadonlyArray<readonly [string, string]> = [
 const isStock = (paragraph: string): boolean => {
   const text = paragraph.trim()
   return stockSentences.has(text) || text.startsWith("One of the following: ") ||
+    text.startsWith("This setting is a property argument") || text.startsWith("- May be specified") ||
     /^This (argument|option) (must|may) be repeated/.test(text)
 }
 
