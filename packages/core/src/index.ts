@@ -115,3 +115,11 @@ export * as Tags from "./Tags.js"
  * @category modules
  */
 export * as ImageIndex from "./ImageIndex.js"
+
+/**
+ * OCI artifacts (oras style): push, attach to an image, fetch, and the tree of referrers.
+ *
+ * @since 0.1.0
+ * @category modules
+ */
+export * as Artifact from "./Artifact.js"

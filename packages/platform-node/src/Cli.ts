@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import { createRequire } from "node:module"
+import * as ArtifactCommand from "./internal/cli/artifact.js"
 import * as CliConsole from "./internal/cli/console.js"
 import { root } from "./internal/cli/global.js"
 import * as IndexCommand from "./internal/cli/indexCommand.js"
@@ -34,6 +35,9 @@ export const command = root.pipe(
     ...Layout.commands,
     ...Manage.commands,
     IndexCommand.index,
+    ArtifactCommand.artifact,
+    ArtifactCommand.attach,
+    ArtifactCommand.discover,
     Serve.registry
   ])
 )
