@@ -123,3 +123,11 @@ export * as ImageIndex from "./ImageIndex.js"
  * @category modules
  */
 export * as Artifact from "./Artifact.js"
+
+/**
+ * Mirror repositories between registries, incrementally (skip by digest), with tag filters.
+ *
+ * @since 0.1.0
+ * @category modules
+ */
+export * as Sync from "./Sync.js"

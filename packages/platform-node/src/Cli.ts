@@ -21,6 +21,7 @@ import * as Manage from "./internal/cli/manage.js"
 import { errorJson, errorLine, exitCodeOf } from "./internal/cli/output.js"
 import * as Read from "./internal/cli/read.js"
 import * as Serve from "./internal/cli/serve.js"
+import * as SyncCommand from "./internal/cli/sync.js"
 
 /**
  * The command tree.
@@ -38,6 +39,7 @@ export const command = root.pipe(
     ArtifactCommand.artifact,
     ArtifactCommand.attach,
     ArtifactCommand.discover,
+    SyncCommand.sync,
     Serve.registry
   ])
 )
