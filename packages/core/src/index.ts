@@ -99,3 +99,35 @@ export * as RegistryError from "./RegistryError.js"
  * @category modules
  */
 export * as RegistryTest from "./RegistryTest.js"
+
+/**
+ * Filter tags by regular expressions and order them by semver, name or creation time.
+ *
+ * @since 0.1.0
+ * @category modules
+ */
+export * as Tags from "./Tags.js"
+
+/**
+ * Build and edit multi-platform indexes from per-platform images.
+ *
+ * @since 0.1.0
+ * @category modules
+ */
+export * as ImageIndex from "./ImageIndex.js"
+
+/**
+ * OCI artifacts (oras style): push, attach to an image, fetch, and the tree of referrers.
+ *
+ * @since 0.1.0
+ * @category modules
+ */
+export * as Artifact from "./Artifact.js"
+
+/**
+ * Mirror repositories between registries, incrementally (skip by digest), with tag filters.
+ *
+ * @since 0.1.0
+ * @category modules
+ */
+export * as Sync from "./Sync.js"

@@ -12,12 +12,16 @@ import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import { createRequire } from "node:module"
+import * as ArtifactCommand from "./internal/cli/artifact.js"
+import * as CliConsole from "./internal/cli/console.js"
 import { root } from "./internal/cli/global.js"
+import * as IndexCommand from "./internal/cli/indexCommand.js"
 import * as Layout from "./internal/cli/layout.js"
 import * as Manage from "./internal/cli/manage.js"
-import { errorLine, exitCodeOf } from "./internal/cli/output.js"
+import { errorJson, errorLine, exitCodeOf } from "./internal/cli/output.js"
 import * as Read from "./internal/cli/read.js"
 import * as Serve from "./internal/cli/serve.js"
+import * as SyncCommand from "./internal/cli/sync.js"
 
 /**
  * The command tree.
@@ -27,7 +31,17 @@ import * as Serve from "./internal/cli/serve.js"
  */
 export const command = root.pipe(
   Command.withDescription("ocireg: talk to OCI / Docker registries"),
-  Command.withSubcommands([...Read.commands, ...Layout.commands, ...Manage.commands, Serve.registry])
+  Command.withSubcommands([
+    ...Read.commands,
+    ...Layout.commands,
+    ...Manage.commands,
+    IndexCommand.index,
+    ArtifactCommand.artifact,
+    ArtifactCommand.attach,
+    ArtifactCommand.discover,
+    SyncCommand.sync,
+    Serve.registry
+  ])
 )
 
 const packageJson = createRequire(import.meta.url)("../package.json") as { readonly version: string }
@@ -36,27 +50,30 @@ const cli = Command.run(command, { name: "ocireg", version: packageJson.version 
 
 /**
  * Run the CLI on `argv` (as `process.argv`): the Effect succeeds with the exit code, having
- * printed the result or one error line.
+ * printed the result, or the error as one line on standard error (with `--json`: one JSON object
+ * `{"error": tag, "message", "exitCode", ...}`). Help and usage text are unstyled unless standard
+ * output is a terminal and `NO_COLOR` is unset.
  *
  * @since 0.1.0
  * @category running
  */
-export const run = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
-  cli(argv).pipe(
+export const run = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
+  const json = argv.includes("--json")
+  const report = (error: unknown) =>
+    Effect.sync(() => void process.stderr.write(`${json ? errorJson(error) : errorLine(error)}\n`))
+  return cli(argv).pipe(
     Effect.as(0),
     Effect.catchAll((error) =>
       Effect.as(
-        // @effect/cli has printed usage errors already; everything else gets one line here
-        exitCodeOf(error) === 2 && !(error instanceof Error)
-          ? Effect.void
-          : Effect.sync(() => void process.stderr.write(`${errorLine(error)}\n`)),
+        // @effect/cli has printed its usage errors already, unless --json held them back
+        exitCodeOf(error) === 2 && !(error instanceof Error) && !json ? Effect.void : report(error),
         exitCodeOf(error)
       )
     ),
-    Effect.catchAllDefect((defect) =>
-      Effect.as(Effect.sync(() => void process.stderr.write(`${errorLine(defect)}\n`)), 1)
-    ),
+    Effect.catchAllDefect((defect) => Effect.as(report(defect), 1)),
     Logger.withMinimumLogLevel(argv.includes("--verbose") || argv.includes("-v") ? LogLevel.Debug : LogLevel.Info),
     Effect.provide(Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger))),
+    CliConsole.withCliConsole({ color: CliConsole.colorEnabled(process.stdout.isTTY, process.env), json }),
     Effect.provide(NodeContext.layer)
   )
+}

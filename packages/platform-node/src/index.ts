@@ -67,3 +67,11 @@ export * as OciLayout from "./OciLayout.js"
  * @category modules
  */
 export * as RegistryServer from "./RegistryServer.js"
+
+/**
+ * Write and read image archives: docker-archive (`docker save` / `docker load`) and oci-archive.
+ *
+ * @since 0.1.0
+ * @category modules
+ */
+export * as ImageArchive from "./ImageArchive.js"

@@ -39,6 +39,10 @@ export const globalOptions = {
   passwordStdin: Options.boolean("password-stdin").pipe(
     Options.withDescription("read the password (or token) from standard input")
   ),
+  authfile: Options.file("authfile").pipe(
+    Options.optional,
+    Options.withDescription("read credentials from this auth.json / config.json only (as podman's --authfile)")
+  ),
   json: Options.boolean("json").pipe(Options.withDescription("machine-readable output")),
   verbose: Options.boolean("verbose").pipe(Options.withAlias("v"), Options.withDescription("log each request"))
 }
@@ -83,19 +87,48 @@ export const clientLayer = (
 ): Layer.Layer<RegistryClient.RegistryClient | Hasher, AuthenticationError> =>
   Layer.unwrapEffect(Effect.map(password(global), (secret) => clientLayerWith(global, hosts, secret)))
 
-/** `clientLayer` with the password already read. */
+/**
+ * `clientLayer` with the password already read. `perHost` credentials (from `--src-creds`,
+ * `--dest-creds`) win over `--username`'s; the credential files come last (only `--authfile`
+ * when it is given: it is then the only file read, as `REGISTRY_AUTH_FILE` makes it).
+ */
 export const clientLayerWith = (
   global: Global,
   hosts: ReadonlyArray<string>,
-  secret: Option.Option<Redacted.Redacted<string>>
+  secret: Option.Option<Redacted.Redacted<string>>,
+  perHost: Readonly<Record<string, CredentialStore.Credential>> = {}
 ): Layer.Layer<RegistryClient.RegistryClient | Hasher> => {
-  const explicit = Option.isSome(global.username) && Option.isSome(secret)
-    ? CredentialStore.layerStatic(Object.fromEntries(
+  const fromFlags: Record<string, CredentialStore.Credential> = Option.isSome(global.username) && Option.isSome(secret)
+    ? Object.fromEntries(
       hostsOf(hosts).map((host) => [host, CredentialStore.basic(global.username.pipe(Option.getOrThrow), secret.value)])
-    ))
-    : CredentialStore.layerAnonymous
-  const credentials = CredentialStore.layerChain(explicit, DockerCredentialStore.layer())
+    )
+    : {}
+  const explicit = CredentialStore.layerStatic({ ...fromFlags, ...perHost })
+  const files = DockerCredentialStore.layer(Option.match(global.authfile, {
+    onNone: () => ({}),
+    onSome: (file) => ({ env: { ...process.env, REGISTRY_AUTH_FILE: file } })
+  }))
+  const credentials = CredentialStore.layerChain(explicit, files)
   return NodeRegistry.layer({ insecure: global.insecure }).pipe(Layer.provide(credentials))
+}
+
+/**
+ * Parse `USER[:PASS]` (skopeo's `--src-creds`): the password is everything after the first
+ * colon; without one it is `stdinPassword` (read from standard input), when there is one.
+ */
+export const parseCreds = (
+  flag: string,
+  value: string,
+  stdinPassword: Option.Option<Redacted.Redacted<string>>
+): Either.Either<CredentialStore.Credential, string> => {
+  const colon = value.indexOf(":")
+  const username = colon < 0 ? value : value.slice(0, colon)
+  if (username.length === 0) return Either.left(`--${flag} needs USER[:PASS]`)
+  if (colon >= 0) return Either.right(CredentialStore.basic(username, Redacted.make(value.slice(colon + 1))))
+  return Option.match(stdinPassword, {
+    onNone: () => Either.left(`--${flag} ${username} has no password: give USER:PASS or --password-stdin`),
+    onSome: (password) => Either.right(CredentialStore.basic(username, password))
+  })
 }
 
 /** Collect a byte stream into one buffer (for small blobs such as configs). */

@@ -5,14 +5,13 @@
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
-import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
-import * as ValidationError from "@effect/cli/ValidationError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as OciLayout from "../../OciLayout.js"
+import * as Archive from "./archive.js"
 import { clientLayer, root } from "./global.js"
-import { bytes, result } from "./output.js"
+import { bytes, result, UsageError } from "./output.js"
 import * as Progress from "./progress.js"
 
 const jobs = Options.integer("jobs").pipe(
@@ -22,12 +21,18 @@ const jobs = Options.integer("jobs").pipe(
 )
 
 const pull = Command.make("pull", {
-  reference: Args.text({ name: "reference" }),
-  dir: Args.text({ name: "dir" }).pipe(Args.withDescription("the OCI layout directory (created if missing)")),
-  jobs
+  reference: Args.text({ name: "reference" }).pipe(Args.withDescription("the image or index to pull")),
+  dir: Args.text({ name: "dir" }).pipe(
+    Args.withDescription("the OCI layout directory (created if missing), or the archive file with --format")
+  ),
+  jobs,
+  format: Archive.pullFormat
 }, (args) =>
   Effect.gen(function*() {
     const global = yield* root
+    if (args.format !== "oci-layout") {
+      return yield* Archive.pullArchive(global, { ...args, file: args.dir, format: args.format })
+    }
     const progress = Progress.make(!global.json)
     const pulled = yield* OciLayout.pullToLayout(args.reference, args.dir, {
       platform: Option.getOrElse(global.platform, () => "all" as const),
@@ -58,22 +63,21 @@ export const splitLayoutRef = (input: string): { readonly dir: string; readonly 
     : { dir: input, ref: undefined }
 }
 
-/** A usage error (exit 2) whose text this command prints itself (@effect/cli prints only its own). */
-const usage = (text: string) =>
-  Effect.zipRight(
-    Effect.sync(() => void process.stderr.write(`ocireg: ${text}\n`)),
-    Effect.fail(ValidationError.invalidArgument(HelpDoc.p(text)))
-  )
-
 const push = Command.make("push", {
   layout: Args.text({ name: "dir[:tag]" }).pipe(
-    Args.withDescription("an OCI layout and the tag (or digest) in it; without one, the layout's only image")
+    Args.withDescription(
+      "an OCI layout and the tag (or digest) in it (without one, the layout's only image), or a docker-archive / oci-archive file"
+    )
   ),
-  reference: Args.text({ name: "reference" }),
+  reference: Args.text({ name: "reference" }).pipe(
+    Args.withDescription("where to push it, e.g. ghcr.io/owner/app:tag")
+  ),
   jobs
 }, (args) =>
   Effect.gen(function*() {
     const global = yield* root
+    const archive = Archive.archiveArgument(args.layout)
+    if (Option.isSome(archive)) return yield* Archive.pushArchive(global, archive.value, args.reference, args.jobs)
     const { dir, ref } = splitLayoutRef(args.layout)
     const progress = Progress.make(!global.json)
     const pushed = yield* OciLayout.pushFromLayout(dir, ref, args.reference, {
@@ -84,9 +88,11 @@ const push = Command.make("push", {
       Effect.catchIf(
         (error) => error._tag === "OciLayoutError" && error.reason === "AmbiguousRef",
         (error) =>
-          usage(
-            `${dir} holds several images; name one as ${dir}:REF or ${dir}@DIGEST ` +
-              `(${(error as OciLayout.OciLayoutError).detail ?? ""})`
+          Effect.fail(
+            new UsageError({
+              message: `${dir} holds several images; name one as ${dir}:REF or ${dir}@DIGEST ` +
+                `(${(error as OciLayout.OciLayoutError).detail ?? ""})`
+            })
           )
       ),
       Effect.provide(clientLayer(global, [args.reference]))

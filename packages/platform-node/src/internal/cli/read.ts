@@ -10,6 +10,7 @@ import * as Image from "@ocireg/core/Image"
 import * as Manifest from "@ocireg/core/Manifest"
 import * as Reference from "@ocireg/core/Reference"
 import * as Registry from "@ocireg/core/Registry"
+import * as Tags from "@ocireg/core/Tags"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -19,7 +20,7 @@ import * as Path from "node:path"
 import { removeQuietly } from "../ociLayoutFs.js"
 import { temporaryFile } from "../ociLayoutPaths.js"
 import { clientLayer, root } from "./global.js"
-import { bytes, result } from "./output.js"
+import { bytes, formatOption, output as printOutput, result, UsageError } from "./output.js"
 
 const reference = Args.text({ name: "reference" }).pipe(
   Args.withDescription("an image reference, e.g. ghcr.io/owner/app:tag")
@@ -37,12 +38,66 @@ const ping = Command.make("ping", { registry: registryHost }, ({ registry }) =>
     yield* result(global.json, { registry, apiVersion }, () => [`${registry}: ok (${apiVersion})`])
   })).pipe(Command.withDescription("check that a registry speaks the OCI distribution API"))
 
-const tags = Command.make("tags", { repository: reference }, ({ repository }) =>
-  Effect.gen(function*() {
-    const global = yield* root
-    const all = yield* Registry.listAllTags(repository).pipe(Effect.provide(clientLayer(global, [repository])))
-    yield* result(global.json, all, () => all)
-  })).pipe(Command.withDescription("list the tags of a repository"))
+const include = Options.text("include").pipe(
+  Options.repeated,
+  Options.withDescription("keep only tags this regular expression matches (repeatable: all must match)")
+)
+const exclude = Options.text("exclude").pipe(
+  Options.repeated,
+  Options.withDescription("drop tags this regular expression matches (repeatable)")
+)
+const sort = Options.choice("sort", ["semver", "date", "lexical"]).pipe(
+  Options.optional,
+  Options.withDescription("order: semver (non-versions last), date (image created time, reads configs), lexical")
+)
+const reverse = Options.boolean("reverse").pipe(Options.withDescription("reverse the order"))
+const dateLimit = Options.integer("date-limit").pipe(
+  Options.withDefault(100),
+  Options.withDescription("--sort date reads at most this many configs; narrow with --include beyond it")
+)
+
+/** Compile user regexes, a bad one being a usage error. */
+const patterns = (flag: string, sources: ReadonlyArray<string>) =>
+  Effect.forEach(sources, (source) =>
+    Effect.try({
+      try: () => new RegExp(source),
+      catch: () => new UsageError({ message: `--${flag}: not a regular expression: ${source}` })
+    }))
+
+const tags = Command.make(
+  "tags",
+  { repository: reference, include, exclude, sort, reverse, dateLimit, format: formatOption },
+  (args) =>
+    Effect.gen(function*() {
+      const global = yield* root
+      const layer = clientLayer(global, [args.repository])
+      const all = yield* Registry.listAllTags(args.repository).pipe(Effect.provide(layer))
+      const kept = Tags.filter(all, {
+        include: yield* patterns("include", args.include),
+        exclude: yield* patterns("exclude", args.exclude)
+      })
+      const order = Option.getOrUndefined(args.sort)
+      const flip = <A>(list: ReadonlyArray<A>) => args.reverse ? [...list].reverse() : list
+      if (order === "date") {
+        if (kept.length > args.dateLimit) {
+          return yield* new UsageError({
+            message: `--sort date would read ${kept.length} image configs (--date-limit ${args.dateLimit}): ` +
+              "narrow the tags with --include/--exclude or raise --date-limit"
+          })
+        }
+        const dated = flip(Tags.sortByCreated(
+          yield* Tags.withCreated(args.repository, kept, { platform: platformOf(global.platform) }).pipe(
+            Effect.provide(layer)
+          )
+        ))
+        return yield* printOutput(global, args.format, dated, () => dated.map((d) => d.tag), dated)
+      }
+      const sorted = flip(
+        order === "semver" ? Tags.sortSemVer(kept) : order === "lexical" ? Tags.sortLexical(kept) : kept
+      )
+      yield* printOutput(global, args.format, sorted, () => sorted, sorted.map((tag) => ({ tag })))
+    })
+).pipe(Command.withDescription("list the tags of a repository, filtered and sorted if asked"))
 
 const catalog = Command.make("catalog", { registry: registryHost }, ({ registry }) =>
   Effect.gen(function*() {
@@ -51,17 +106,24 @@ const catalog = Command.make("catalog", { registry: registryHost }, ({ registry 
     yield* result(global.json, all, () => all)
   })).pipe(Command.withDescription("list the repositories of a registry"))
 
-const manifest = Command.make("manifest", { reference }, ({ reference }) =>
-  Effect.gen(function*() {
-    const global = yield* root
-    const layer = clientLayer(global, [reference])
-    const platform = platformOf(global.platform)
-    const found = platform === undefined
-      ? yield* Registry.getManifest(reference).pipe(Effect.provide(layer))
-      : (yield* Image.resolve(reference, { platform }).pipe(Effect.provide(layer))).image
-    yield* Effect.sync(() => void process.stdout.write(found.bytes))
-    if (process.stdout.isTTY) yield* Effect.sync(() => void process.stdout.write("\n"))
-  })).pipe(Command.withDescription("print a manifest's exact bytes (with --platform: that platform's image manifest)"))
+const manifest = Command.make(
+  "manifest",
+  { reference, format: formatOption },
+  ({ format, reference }) =>
+    Effect.gen(function*() {
+      const global = yield* root
+      const layer = clientLayer(global, [reference])
+      const platform = platformOf(global.platform)
+      const found = platform === undefined
+        ? yield* Registry.getManifest(reference).pipe(Effect.provide(layer))
+        : (yield* Image.resolve(reference, { platform }).pipe(Effect.provide(layer))).image
+      if (Option.isSome(format)) {
+        return yield* printOutput(global, format, JSON.parse(Buffer.from(found.bytes).toString("utf8")), () => [])
+      }
+      yield* Effect.sync(() => void process.stdout.write(found.bytes))
+      if (process.stdout.isTTY) yield* Effect.sync(() => void process.stdout.write("\n"))
+    })
+).pipe(Command.withDescription("print a manifest's exact bytes (with --platform: that platform's image manifest)"))
 
 const digest = Command.make("digest", { reference }, ({ reference }) =>
   Effect.gen(function*() {
@@ -95,7 +157,7 @@ const blob = Command.make("blob", { reference, output }, ({ output, reference })
     const global = yield* root
     const ref = yield* Reference.parseEffect(reference)
     if (ref.digest === undefined) {
-      return yield* Effect.fail(new Error("blob needs a reference with a digest: repository@sha256:…"))
+      return yield* new UsageError({ message: "blob needs a reference with a digest: repository@sha256:…" })
     }
     // -o writes a temporary next to the file and renames it once every byte is verified, so the
     // file never holds a partial or unverified blob (a failure or a kill leaves only the temporary)
@@ -128,29 +190,33 @@ const blob = Command.make("blob", { reference, output }, ({ output, reference })
     )
   })).pipe(Command.withDescription("write a blob's verified bytes (repository@digest)"))
 
-const inspect = Command.make("inspect", { reference }, ({ reference }) =>
-  Effect.gen(function*() {
-    const global = yield* root
-    const report = yield* Image.inspect(reference, { platform: platformOf(global.platform) }).pipe(
-      Effect.provide(clientLayer(global, [reference]))
-    )
-    yield* result(global.json, report, () => [
-      `reference: ${report.reference}`,
-      `digest:    ${report.digest}`,
-      `type:      ${report.mediaType}`,
-      ...(report.platforms.length > 0
-        ? ["platforms:", ...report.platforms.map((p) => `  ${p.platform.padEnd(16)} ${p.digest}`)]
-        : []),
-      ...(report.image
-        ? [
-          `image:     ${report.image.platform} ${report.image.digest}`,
-          `created:   ${report.image.created ?? "unknown"}`,
-          `size:      ${bytes(report.image.totalSize)} in ${report.image.layers.length} layers`,
-          ...report.image.layers.map((l) => `  ${l.digest} ${bytes(l.size).padStart(10)} ${l.mediaType}`)
-        ]
-        : [])
-    ])
-  })).pipe(Command.withDescription("describe an image or index: digest, platforms, config, layers"))
+const inspect = Command.make(
+  "inspect",
+  { reference, format: formatOption },
+  ({ format, reference }) =>
+    Effect.gen(function*() {
+      const global = yield* root
+      const report = yield* Image.inspect(reference, { platform: platformOf(global.platform) }).pipe(
+        Effect.provide(clientLayer(global, [reference]))
+      )
+      yield* printOutput(global, format, report, () => [
+        `reference: ${report.reference}`,
+        `digest:    ${report.digest}`,
+        `type:      ${report.mediaType}`,
+        ...(report.platforms.length > 0
+          ? ["platforms:", ...report.platforms.map((p) => `  ${p.platform.padEnd(16)} ${p.digest}`)]
+          : []),
+        ...(report.image
+          ? [
+            `image:     ${report.image.platform} ${report.image.digest}`,
+            `created:   ${report.image.created ?? "unknown"}`,
+            `size:      ${bytes(report.image.totalSize)} in ${report.image.layers.length} layers`,
+            ...report.image.layers.map((l) => `  ${l.digest} ${bytes(l.size).padStart(10)} ${l.mediaType}`)
+          ]
+          : [])
+      ])
+    })
+).pipe(Command.withDescription("describe an image or index: digest, platforms, config, layers"))
 
 const artifactType = Options.text("artifact-type").pipe(
   Options.optional,
@@ -159,8 +225,8 @@ const artifactType = Options.text("artifact-type").pipe(
 
 const referrers = Command.make(
   "referrers",
-  { reference, artifactType },
-  ({ artifactType, reference }) =>
+  { reference, artifactType, format: formatOption },
+  ({ artifactType, format, reference }) =>
     Effect.gen(function*() {
       const global = yield* root
       const layer = clientLayer(global, [reference])
@@ -172,14 +238,37 @@ const referrers = Command.make(
       const found = yield* Registry.getReferrers(ref, { artifactType: Option.getOrUndefined(artifactType) }).pipe(
         Effect.provide(layer)
       )
-      yield* result(global.json, found, () =>
+      yield* printOutput(global, format, found, () =>
         found.map((d) =>
           `${d.digest} ${d.artifactType ?? d.mediaType} ${
             Manifest.platformOf(d).pipe(Option.getOrElse(() => ""))
           }`.trim()
-        ))
+        ), found)
     })
 ).pipe(Command.withDescription("list the manifests that refer to an image (signatures, SBOMs)"))
 
+const ratelimit = Command.make("ratelimit", { reference }, ({ reference }) =>
+  Effect.gen(function*() {
+    const global = yield* root
+    const found = yield* Registry.rateLimit(reference).pipe(Effect.provide(clientLayer(global, [reference])))
+    const limit = Option.getOrUndefined(found)
+    const value = {
+      reference,
+      limited: limit !== undefined,
+      ...(limit?.limit !== undefined ? { limit: limit.limit } : {}),
+      ...(limit?.remaining !== undefined ? { remaining: limit.remaining } : {}),
+      ...(limit?.windowSeconds !== undefined ? { windowSeconds: limit.windowSeconds } : {})
+    }
+    yield* result(global.json, value, () =>
+      limit === undefined
+        ? [`${reference}: no rate limit announced`]
+        : [
+          `${reference}: ${limit.remaining ?? "?"} of ${limit.limit ?? "?"} pulls left` +
+          (limit.windowSeconds !== undefined ? ` per ${limit.windowSeconds} s` : "")
+        ])
+  })).pipe(
+    Command.withDescription("show Docker Hub's pull allowance (RateLimit-* headers of a HEAD: no pull counted)")
+  )
+
 /** The read-only subcommands. */
-export const commands = [ping, tags, catalog, manifest, digest, config, blob, inspect, referrers] as const
+export const commands = [ping, tags, catalog, manifest, digest, config, blob, inspect, referrers, ratelimit] as const

@@ -1,0 +1,101 @@
+/**
+ * `ocireg sync CONFIG.yaml`: mirror repositories (skopeo sync, regsync) as a YAML file says, on
+ * `Sync.run`. The file:
+ *
+ * ```yaml
+ * defaults:                 # optional: tag filters for every entry without its own
+ *   tags: { include: ["^v"], exclude: ["-rc"] }
+ * sync:
+ *   - source: docker.io/library/alpine
+ *     target: registry.example/mirror/alpine
+ *     tags: { include: ["^3\\."] }
+ * ```
+ *
+ * @internal
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Sync from "@ocireg/core/Sync"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as FsPromises from "node:fs/promises"
+import * as Yaml from "yaml"
+import { clientLayer, root } from "./global.js"
+import { bytes, result, UsageError } from "./output.js"
+
+const TagFilter = Schema.Struct({
+  include: Schema.optional(Schema.Array(Schema.String)),
+  exclude: Schema.optional(Schema.Array(Schema.String))
+})
+
+const SyncFile = Schema.Struct({
+  defaults: Schema.optional(Schema.Struct({ tags: Schema.optional(TagFilter) })),
+  sync: Schema.Array(Schema.Struct({ source: Schema.String, target: Schema.String, tags: Schema.optional(TagFilter) }))
+})
+
+/** Read and check a sync file; every problem is a usage error naming the file. */
+export const readSyncFile = (file: string) =>
+  Effect.gen(function*() {
+    const text = yield* Effect.tryPromise({
+      try: () => FsPromises.readFile(file, "utf8"),
+      catch: () => new UsageError({ message: `cannot read ${file}` })
+    })
+    const parsed = yield* Effect.try({
+      try: () => Yaml.parse(text) as unknown,
+      catch: (e) => new UsageError({ message: `${file}: ${e instanceof Error ? e.message : "not YAML"}` })
+    })
+    const config = yield* Schema.decodeUnknown(SyncFile)(parsed).pipe(
+      Effect.mapError((e) => new UsageError({ message: `${file}: ${e.message}` }))
+    )
+    return yield* Effect.forEach(config.sync, (entry) =>
+      Effect.gen(function*() {
+        const tags = entry.tags ?? config.defaults?.tags ?? {}
+        for (const pattern of [...(tags.include ?? []), ...(tags.exclude ?? [])]) {
+          yield* Effect.try({
+            try: () => new RegExp(pattern),
+            catch: () => new UsageError({ message: `${file}: not a regular expression: ${pattern}` })
+          })
+        }
+        return { source: entry.source, target: entry.target, tags } satisfies Sync.Mapping
+      }))
+  })
+
+/** `ocireg sync` */
+export const sync = Command.make("sync", {
+  config: Args.file({ name: "config.yaml", exists: "yes" }).pipe(
+    Args.withDescription("the YAML file of source → target repositories and tag filters")
+  ),
+  dryRun: Options.boolean("dry-run").pipe(Options.withDescription("say what would be copied; copy nothing")),
+  jobs: Options.integer("jobs").pipe(
+    Options.withAlias("j"),
+    Options.withDefault(4),
+    Options.withDescription("blobs transferred at the same time")
+  )
+}, (args) =>
+  Effect.gen(function*() {
+    const global = yield* root
+    const mappings = yield* readSyncFile(args.config)
+    const hosts = mappings.flatMap((m) => [m.source, m.target])
+    const log = (outcome: Sync.TagOutcome) =>
+      global.json || outcome.action === "skipped"
+        ? Effect.void
+        : Effect.sync(() =>
+          void process.stderr.write(
+            `${outcome.action} ${outcome.source} -> ${outcome.target}${outcome.error ? `: ${outcome.error}` : ""}\n`
+          )
+        )
+    const summary = yield* Sync.run(mappings, { dryRun: args.dryRun, concurrency: args.jobs, onTag: log }).pipe(
+      Effect.provide(clientLayer(global, hosts))
+    )
+    yield* result(global.json, summary, () => [
+      `${summary.repositories} repositories, ${summary.tags} tags: ${summary.copied} copied ` +
+      `(${bytes(summary.bytesUploaded)} uploaded), ${summary.skipped} already there, ` +
+      `${summary.planned} to copy${args.dryRun ? " (dry run)" : ""}, ${summary.failed} failed`
+    ])
+    if (summary.failed > 0) {
+      return yield* Effect.fail(new Error(`${summary.failed} tags failed to sync`))
+    }
+  })).pipe(
+    Command.withDescription("mirror repositories as a YAML file says, skipping tags already there (skopeo sync)")
+  )
