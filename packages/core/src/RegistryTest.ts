@@ -33,6 +33,7 @@ import * as Layer from "effect/Layer"
 import { Hasher } from "./Digest.js"
 import * as Client from "./internal/testRegistry/client.js"
 import { settings } from "./internal/testRegistry/context.js"
+import * as Dialects from "./internal/testRegistry/dialects.js"
 import type { ErrorCode } from "./internal/testRegistry/responses.js"
 import { makeService } from "./internal/testRegistry/server.js"
 import { Storage } from "./internal/testRegistry/storage.js"
@@ -71,12 +72,90 @@ export type Auth =
   | { readonly bearer: BearerOptions }
 
 /**
+ * A registry whose behaviour the test registry imitates. `"distribution"` (the default) is the
+ * CNCF distribution registry; the others add the rules of Docker Hub, GitHub Container Registry,
+ * Amazon ECR, Google Artifact Registry, Azure Container Registry, Quay, Harbor, JFrog Artifactory
+ * and Sonatype Nexus (see `dialectRules` and docs/registries.md).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Dialect = Dialects.DialectName
+
+/**
+ * Every dialect, `"distribution"` first.
+ *
+ * @since 0.2.0
+ * @category dialects
+ */
+export const dialects: ReadonlyArray<Dialect> = Dialects.dialectNames
+
+/**
+ * One rule of a dialect: what the registry does differently, and where that is documented or
+ * reported.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface DialectRule {
+  readonly name: string
+  readonly summary: string
+  readonly source: string
+}
+
+/**
+ * The rules a dialect applies, with the registry's name and documentation.
+ *
+ * @since 0.2.0
+ * @category dialects
+ */
+export const dialectInfo = (dialect: Dialect): {
+  readonly title: string
+  readonly docs: string
+  /** The storage service blob downloads redirect to, if they do. */
+  readonly blobStorage: "s3" | "gcs" | "azure" | undefined
+  readonly rules: ReadonlyArray<DialectRule>
+} => {
+  const found = Dialects.dialects[dialect]
+  return {
+    title: found.title,
+    docs: found.docs,
+    blobStorage: Dialects.defaultsOf(found).blobStorage,
+    rules: found.rules.map(({ name, source, summary }) => ({ name, summary, source }))
+  }
+}
+
+/**
+ * The path prefix the `"artifactory"` dialect serves the API under
+ * (`/artifactory/api/docker/docker-local`): its references look like
+ * `host/artifactory/api/docker/docker-local/<name>` to clients that know the prefix.
+ *
+ * @since 0.2.0
+ * @category dialects
+ */
+export const artifactoryPrefix: string = Dialects.artifactoryPrefix
+
+/**
  * The behaviour of a test registry.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Options {
+  /**
+   * Which registry to imitate (default `"distribution"`). A dialect changes defaults (Docker Hub
+   * and GHCR default to Bearer auth with anonymous pull tokens, ECR to a 5 MiB minimum chunk) and
+   * adds its rules; options given explicitly win over a dialect's defaults.
+   */
+  readonly dialect?: Dialect | undefined
+  /**
+   * The origin of the storage service blob downloads redirect to, for dialects that redirect
+   * (default `https://<s3|gcs|azure>.storage.test`, answered by the same handler; `RegistryServer`
+   * serves it on a second loopback port).
+   */
+  readonly storageOrigin?: string | undefined
+  /** Whether answers carry CORS headers (any origin) and `OPTIONS` preflights are answered (default `false`). */
+  readonly cors?: boolean | undefined
   /** Default `"none"`. */
   readonly auth?: Auth | undefined
   /** Whether `/v2/<name>/referrers/<digest>` exists (default `true`); without it, 404 as old registries. */
