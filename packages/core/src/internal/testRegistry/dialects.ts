@@ -7,7 +7,7 @@
  * @internal
  */
 import type { Auth } from "../../RegistryTest.js"
-import { bearerChallenge } from "./auth.js"
+import { bearerChallenge, type Identity } from "./auth.js"
 import * as BlobStorage from "./blobStorage.js"
 import type { StorageKind } from "./blobStorage.js"
 import { readBody } from "./body.js"
@@ -59,7 +59,8 @@ export interface Rule {
     | ((
       context: ServerContext,
       route: Route,
-      request: Request
+      request: Request,
+      identity: Identity
     ) => Response | Request | undefined | Promise<Response | Request | undefined>)
     | undefined
   /** Changes the endpoint's answer. */
@@ -135,15 +136,19 @@ const anonymousPullTokens = (source: string): Rule => ({
 /**
  * Docker Hub answers a repository that does not exist (or is private) with 401 `UNAUTHORIZED` and
  * an `insufficient_scope` challenge, even to a valid token: its token server grants a token for
- * anything, and the registry refuses it.
+ * anything, and the registry refuses it. A caller who may push there (its own namespace) gets the
+ * usual 404s: the repository comes into being with the push.
  */
 const missingRepositoryUnauthorized: Rule = {
   name: "missing-repository-401",
   summary: "a repository that does not exist answers 401 UNAUTHORIZED, insufficient_scope (not 404)",
   source: "https://github.com/docker/hub-feedback/issues/1771",
-  beforeEndpoint: (context, route, request) => {
+  beforeEndpoint: (context, route, request, identity) => {
     if (!("name" in route) || !readMethods.includes(request.method) || !isBearer(context)) return undefined
     if (context.storage.repository(route.name) !== undefined) return undefined
+    if (identity._tag === "Token" && identity.token.grants.get(`repository:${route.name}`)?.has("push") === true) {
+      return undefined
+    }
     return unauthorized(context, new URL(request.url), [{ type: "repository", name: route.name, actions: ["pull"] }])
   }
 }

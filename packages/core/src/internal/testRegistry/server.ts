@@ -159,7 +159,7 @@ export const makeService = (context: ServerContext): Service => {
     if (outcome._tag === "Denied") return outcome.response
     let current = request
     for (const rule of rules) {
-      const answer = await rule.beforeEndpoint?.(context, route, current)
+      const answer = await rule.beforeEndpoint?.(context, route, current, outcome.identity)
       if (answer instanceof Response) return answer
       if (answer !== undefined) current = answer
     }
