@@ -259,6 +259,9 @@ const headerDigest = (response: HttpClientResponse.HttpClientResponse, method: s
   })
 }
 
+/** Answers of registries (or proxies) without a manifest `HEAD`: `headManifest` falls back to `GET`. */
+const headUnsupported = [400, 405, 501]
+
 /** Send a GET or HEAD for a manifest with the Accept header of every manifest type. */
 const requestManifest = (reference: ReferenceInput, method: "GET" | "HEAD", options: ManifestOptions) =>
   Effect.gen(function*() {
@@ -274,7 +277,8 @@ const requestManifest = (reference: ReferenceInput, method: "GET" | "HEAD", opti
       scopes: pull(ref),
       notFound: ref.digest ? "manifest" : "tag",
       repository: ref.repository,
-      reference: identifier
+      reference: identifier,
+      acceptStatus: method === "HEAD" ? headUnsupported : undefined
     })
     return { client, ref, response, url: client.baseUrl(ref.registry).href + path.slice(1) }
   })
@@ -337,7 +341,8 @@ export const getManifest = (
 /**
  * `HEAD /v2/<name>/manifests/<reference>`: the digest, media type and size of a manifest without
  * its body (a `HEAD` does not count against Docker Hub's pull limit). When the registry sends no
- * `Docker-Content-Digest` for a tag, the manifest is fetched and hashed instead.
+ * `Docker-Content-Digest` for a tag, or has no manifest `HEAD` (400, 405, 501), the manifest is
+ * fetched and hashed instead.
  *
  * @since 0.1.0
  * @category operations
@@ -352,7 +357,10 @@ export const headManifest = (
     const announced = yield* headerDigest(response, "HEAD", url)
     const size = parseContentLength(headers["content-length"])
     const digest = ref.digest ?? Option.getOrUndefined(announced)
-    if (digest === undefined || size === undefined || headers["content-type"] === undefined) {
+    if (
+      headUnsupported.includes(response.status) || digest === undefined || size === undefined ||
+      headers["content-type"] === undefined
+    ) {
       const full = yield* getManifest(ref, options)
       return {
         reference: ref,

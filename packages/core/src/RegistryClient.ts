@@ -12,7 +12,7 @@
 import type * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
 import * as Cache from "effect/Cache"
 import * as Context from "effect/Context"
@@ -24,7 +24,7 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import { CredentialStore } from "./CredentialStore.js"
+import { type Credential, CredentialStore } from "./CredentialStore.js"
 import {
   basicHeader,
   bearerHeader,
@@ -35,9 +35,21 @@ import {
   TokenKey
 } from "./internal/auth.js"
 import { bearerError, mergeScopes, parseChallenges, parseScopes } from "./internal/challenge.js"
-import { discard, displayUrl, headerRecord, responseError, transportError } from "./internal/http.js"
+import { errorCodes, parseErrorBody } from "./internal/errorBody.js"
+import { parseContentLength, parseContentRange } from "./internal/headers.js"
 import {
-  type AuthenticationError,
+  cancel,
+  discard,
+  displayUrl,
+  endpointUrl,
+  errorFromBody,
+  headerRecord,
+  readPrefix,
+  responseError,
+  smallBodyLimit,
+  transportError
+} from "./internal/http.js"
+import {
   AuthenticationError as AuthenticationErrorClass,
   AuthorizationError,
   InvalidResponse,
@@ -72,7 +84,8 @@ export interface Options {
   /**
    * Blob uploads above this size go in chunks of this size (for registries, or proxies in front
    * of them, that cap request bodies). Default: no chunks when bodies can be streamed (one
-   * streamed `PUT`, as skopeo and crane send), 16 MiB otherwise.
+   * streamed `PUT`, as skopeo and crane send), 4 MiB otherwise (GHCR refuses request bodies
+   * over 4 MiB). A registry's `OCI-Chunk-Min-Length` (ECR: 5 MiB) raises it; a `413` lowers it.
    */
   readonly chunkSize?: number | undefined
   /**
@@ -88,6 +101,12 @@ export interface Options {
    * this client (so nested copies do not multiply it). Default 8.
    */
   readonly hostConcurrency?: number | undefined
+  /**
+   * The API's base path per registry host, for registries served under a path prefix
+   * (Artifactory: `{ "art.example.com": "/artifactory/api/docker/docker-local" }` sends
+   * `/artifactory/api/docker/docker-local/v2/...`). Default: none (`/v2/` at the root).
+   */
+  readonly pathPrefix?: Readonly<Record<string, string>> | undefined
   /** A last change to the `HttpClient` (proxies, extra headers, instrumentation). */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
 }
@@ -135,6 +154,12 @@ export interface Request {
   readonly reference?: string | undefined
   /** Non-2xx statuses handed back to the caller instead of failing (e.g. 404 for a fallback). */
   readonly acceptStatus?: ReadonlyArray<number> | undefined
+  /**
+   * Whether a redirect to another origin is followed. When false it is handed back as it came
+   * (list its status in `acceptStatus`): GHCR redirects the referrers endpoint to a web page.
+   * Default true.
+   */
+  readonly crossOriginRedirects?: boolean | undefined
   /** Whether the request may be sent again after a transient failure. Default: GET, HEAD and DELETE. */
   readonly idempotent?: boolean | undefined
   /** Closing this scope aborts the request and its response body (used for idle timeouts). */
@@ -161,7 +186,10 @@ export interface Stats {
 export class RegistryClient extends Context.Tag("@ocireg/core/RegistryClient")<RegistryClient, {
   /** Send a request with authentication, redirects, retries and error mapping. */
   readonly execute: (request: Request) => Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError>
-  /** The base URL (`https://registry-1.docker.io`) of a registry host. */
+  /**
+   * The base URL of a registry host, ending with `/`: `https://registry-1.docker.io/`, or with the
+   * host's `pathPrefix` (`https://art.example.com/artifactory/api/docker/docker-local/`).
+   */
   readonly baseUrl: (registry: string) => URL
   readonly options: ResolvedOptions
   readonly stats: Effect.Effect<Stats>
@@ -245,6 +273,25 @@ export const apiHost = (registry: string): string =>
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308])
 
+/**
+ * The chunk size where request bodies cannot stream (browsers): 4 MiB, the largest body GHCR
+ * accepts per request (it answers 416 "exceeds the maximum permissible limit of 4.00MiB" above;
+ * oras-project/rust-oci-client#35, ocx-sh/ocx#237).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultBufferedChunkSize = 4 * 1024 * 1024
+
+/** Statuses a signed storage URL answers to a `HEAD` it was not signed for (S3, GCS, Azure Blob). */
+const headRefusedByStorage = new Set([400, 401, 403, 405])
+
+const normalizePrefix = (prefix: string | undefined) => {
+  if (prefix === undefined) return ""
+  const trimmed = prefix.replace(/^\/+|\/+$/g, "")
+  return trimmed === "" ? "" : `/${trimmed}`
+}
+
 const resolveOptions = (options: Options): ResolvedOptions => ({
   userAgent: options.userAgent ?? "ocireg/0.1.0",
   insecure: options.insecure ?? [],
@@ -254,7 +301,7 @@ const resolveOptions = (options: Options): ResolvedOptions => ({
   requestTimeout: Duration.decode(options.requestTimeout ?? "60 seconds"),
   manifestSizeLimit: options.manifestSizeLimit ?? 4 * 1024 * 1024,
   maxRedirects: options.maxRedirects ?? 5,
-  chunkSize: options.chunkSize ?? (options.streamingUploads === false ? 16 * 1024 * 1024 : Infinity),
+  chunkSize: options.chunkSize ?? (options.streamingUploads === false ? defaultBufferedChunkSize : Infinity),
   streamingUploads: options.streamingUploads ?? true,
   idleTimeout: Duration.decode(options.idleTimeout ?? "30 seconds"),
   hostConcurrency: Math.max(1, options.hostConcurrency ?? 8)
@@ -283,7 +330,8 @@ export const make = (options: Options = {}) =>
     const isInsecure = (host: string) => isLoopback(host) || resolved.insecure.includes(host)
     const baseUrl = (registry: string) => {
       const host = apiHost(registry)
-      return new URL(`${isInsecure(host) || isInsecure(registry) ? "http" : "https"}://${host}`)
+      const prefix = normalizePrefix(options.pathPrefix?.[registry] ?? options.pathPrefix?.[host])
+      return new URL(`${isInsecure(host) || isInsecure(registry) ? "http" : "https"}://${host}${prefix}/`)
     }
 
     const permits = new Map<string, Effect.Semaphore>()
@@ -319,7 +367,8 @@ export const make = (options: Options = {}) =>
       trustedRealms: resolved.trustedRealms,
       registryUrl: baseUrl,
       credential,
-      onTokenIssued: () => Ref.update(counters, (s) => ({ ...s, tokensIssued: s.tokensIssued + 1 }))
+      onTokenIssued: () => Ref.update(counters, (s) => ({ ...s, tokensIssued: s.tokensIssued + 1 })),
+      retrySchedule: honourRetryAfter(resolved.retrySchedule, resolved.maxRetryAfter)
     })
 
     const tokenKey = (registry: string, auth: HostAuth & { _tag: "Bearer" }, scopes: ReadonlyArray<string>) =>
@@ -341,7 +390,15 @@ export const make = (options: Options = {}) =>
             c._tag === "Basic" ? basicHeader(c.username, c.password) : basicHeader(c.username ?? "<token>", c.token)
           )
         }
-        return Effect.map(tokens.get(tokenKey(registry, auth, scopes)), (t) => Option.some(bearerHeader(t.token)))
+        return tokens.get(tokenKey(registry, auth, scopes)).pipe(
+          Effect.map((t) => Option.some(bearerHeader(t.token))),
+          // the realm refused the credentials themselves: read the store again next time
+          Effect.tapError((e) =>
+            e._tag === "AuthenticationError" && e.reason === "RejectedCredentials"
+              ? credentials.invalidate(registry)
+              : Effect.void
+          )
+        )
       })
     }
 
@@ -358,24 +415,35 @@ export const make = (options: Options = {}) =>
         if (Option.isSome(auth) && url.origin === origin) headers["authorization"] = Redacted.value(auth.value)
         let httpRequest = HttpClientRequest.make(request.method)(url.href, { headers })
         if (request.body !== undefined) httpRequest = HttpClientRequest.setBody(httpRequest, request.body)
-        yield* Ref.update(counters, (s) => ({ ...s, requests: s.requests + 1 }))
-        const response = yield* (request.abortScope === undefined
-          ? client.execute(httpRequest)
-          : Scope.extend(scopedClient.execute(httpRequest), request.abortScope)).pipe(
-            Effect.mapError(transportError(request.method, url.href)),
-            Effect.timeoutFail({
-              duration: resolved.requestTimeout,
-              onTimeout: () =>
-                new TransportError({
-                  method: request.method,
-                  url: displayUrl(url.href),
-                  reason: "Timeout",
-                  detail: `no response within ${Duration.format(resolved.requestTimeout)}`
+        const run = (toSend: HttpClientRequest.HttpClientRequest) =>
+          Effect.zipRight(
+            Ref.update(counters, (s) => ({ ...s, requests: s.requests + 1 })),
+            (request.abortScope === undefined
+              ? client.execute(toSend)
+              : Scope.extend(scopedClient.execute(toSend), request.abortScope)).pipe(
+                Effect.mapError(transportError(toSend.method, url.href)),
+                Effect.timeoutFail({
+                  duration: resolved.requestTimeout,
+                  onTimeout: () =>
+                    new TransportError({
+                      method: toSend.method,
+                      url: displayUrl(url.href),
+                      reason: "Timeout",
+                      detail: `no response within ${Duration.format(resolved.requestTimeout)}`
+                    })
                 })
-            })
+              )
           )
+        const response = yield* run(httpRequest)
         yield* Effect.logDebug(`${request.method} ${displayUrl(url.href)} ${response.status}`)
         yield* noteWarnings(response)
+        if (
+          request.method === "HEAD" && hops > 0 && url.origin !== origin && headRefusedByStorage.has(response.status)
+        ) {
+          // A blob HEAD redirected to a storage URL signed for GET only (S3, GCS, Azure Blob answer
+          // 403): ask for its first byte instead, and answer the HEAD with what that says.
+          return yield* headByRangedGet(run, httpRequest, url, headers, response)
+        }
         const location = headerRecord(response)["location"]
         if (!redirectStatuses.has(response.status) || location === undefined) return response
         yield* discard(response)
@@ -394,6 +462,7 @@ export const make = (options: Options = {}) =>
         if (isLinkLocal(next.hostname)) {
           return yield* refuse(`redirect to link-local address ${next.hostname}`)
         }
+        if (request.crossOriginRedirects === false && next.origin !== origin) return response
         const method = response.status === 303 && request.method !== "HEAD" ? "GET" : request.method
         const body = method === "GET" || method === "HEAD" ? undefined : request.body
         if (body?._tag === "Stream") return yield* refuse("redirect of a streamed upload")
@@ -406,7 +475,7 @@ export const make = (options: Options = {}) =>
         const response = yield* send(
           { registry, method: "GET", path: "/v2/", scopes: [] },
           base.origin,
-          new URL("/v2/", base),
+          endpointUrl(base, "/v2/"),
           Option.none(),
           0
         )
@@ -416,21 +485,6 @@ export const make = (options: Options = {}) =>
           : { auth: { _tag: "Anonymous" } as const, scopes: [] }
         if (learned !== undefined) hostAuth.set(registry, learned.auth)
       })
-
-    const unauthenticated = (registry: string, hadAuth: boolean): Effect.Effect<never, AuthenticationError> =>
-      credential(registry).pipe(
-        // forget the lookup, so credentials added after this refusal are seen by the next request
-        Effect.zipLeft(credentials.invalidate(registry)),
-        Effect.flatMap((c) =>
-          Effect.fail(
-            new AuthenticationErrorClass({
-              registry,
-              reason: Option.isNone(c) ? "MissingCredentials" : "RejectedCredentials",
-              detail: hadAuth ? "the registry refused the credentials" : undefined
-            })
-          )
-        )
-      )
 
     const attempt = (
       request: Request,
@@ -445,56 +499,133 @@ export const make = (options: Options = {}) =>
         const header = sameOrigin ? yield* authorization(request.registry, auth, scopes) : Option.none()
         const response = yield* send(request, base.origin, url, header, 0)
         const status = response.status
-        if (status === 401 || status === 403) {
-          const challenges = headerRecord(response)["www-authenticate"]
-          const learned = fromChallenge(challenges)
-          const insufficientScope = learned?.error === "insufficient_scope"
-          if ((status === 401 || insufficientScope) && sameOrigin) {
-            yield* discard(response)
-            if (auth?._tag === "Bearer") yield* tokens.invalidate(tokenKey(request.registry, auth, scopes))
-            if (learned === undefined) {
-              return yield* Effect.fail(
-                new AuthenticationErrorClass({
-                  registry: request.registry,
-                  reason: "UnsupportedChallenge",
-                  detail: "the registry answered 401 without a Basic or Bearer challenge"
-                })
-              )
-            }
-            const retryScopes = mergeScopes(scopes, learned.scopes)
-            // An anonymous first try only teaches us the challenge; a try that carried a token earns
-            // one re-authentication (it may have expired or been revoked). Basic credentials that
-            // were refused once will be refused again.
-            const retry = request.body?._tag !== "Stream" &&
-              (Option.isNone(header) ? !tried.learned : !tried.reauthenticated && learned.auth._tag === "Bearer")
-            if (retry) {
-              hostAuth.set(request.registry, learned.auth)
-              return yield* attempt(request, base, url, retryScopes, {
-                learned: true,
-                reauthenticated: tried.reauthenticated || Option.isSome(header)
-              })
-            }
-            const hasCredential = Option.isSome(yield* credential(request.registry))
-            if (insufficientScope && hasCredential) {
-              return yield* Effect.fail(
-                new AuthorizationError({
-                  registry: request.registry,
-                  reason: "InsufficientScope",
-                  scope: retryScopes.join(" ")
-                })
-              )
-            }
-            return yield* unauthenticated(request.registry, Option.isSome(header))
-          }
-        }
-        if ((status >= 200 && status < 300) || request.acceptStatus?.includes(status)) return response
-        return yield* responseError(response, request.method, url.href, {
+        const canResend = request.body?._tag !== "Stream"
+        const context = {
           registry: request.registry,
           notFound: request.notFound,
           repository: request.repository,
           reference: request.reference
-        })
+        }
+        const challenge = fromChallenge(headerRecord(response)["www-authenticate"])
+        const insufficientScope = challenge?.error === "insufficient_scope"
+        if ((status === 401 || (status === 403 && insufficientScope)) && sameOrigin) {
+          const body = request.method === "HEAD" ? new Uint8Array(0) : yield* readPrefix(response, smallBodyLimit)
+          if (challenge === undefined) {
+            return yield* Effect.fail(
+              new AuthenticationErrorClass({
+                registry: request.registry,
+                reason: "UnsupportedChallenge",
+                detail: "the registry answered 401 without a Basic or Bearer challenge"
+              })
+            )
+          }
+          // Docker Hub, GHCR and Harbor refuse a repository that does not exist, or that the account
+          // may not see, with 401 `insufficient_scope` (or `DENIED`, "requested access to the
+          // resource is denied") even to a valid token: a scope problem, not bad credentials.
+          const scopeProblem = insufficientScope || errorCodes(parseErrorBody(body)).includes("DENIED")
+          const retryScopes = mergeScopes(scopes, challenge.scopes)
+          const found = yield* credential(request.registry)
+          // An anonymous first try only teaches us the challenge.
+          if (canResend && Option.isNone(header) && !tried.learned) {
+            hostAuth.set(request.registry, challenge.auth)
+            return yield* attempt(request, base, url, retryScopes, { ...tried, learned: true })
+          }
+          // A try that carried a token earns one re-authentication (it may have expired or been
+          // revoked), unless it was anonymous and refused for its scope: another anonymous token
+          // would be refused the same way. Basic credentials refused once are refused again.
+          if (
+            canResend && Option.isSome(header) && !tried.reauthenticated && challenge.auth._tag === "Bearer" &&
+            !(scopeProblem && Option.isNone(found))
+          ) {
+            if (auth?._tag === "Bearer") {
+              yield* tokens.invalidate(tokenKey(request.registry, auth, scopes))
+              if (auth.realm !== challenge.auth.realm || auth.service !== challenge.auth.service) {
+                // The realm changed under a cached token (nvcr.io answers an expired token with
+                // another realm, which refuses what the first one granted: NVIDIA/nvidia-container-
+                // toolkit#1945). Ask again as a new client would, and follow the challenge it gets.
+                hostAuth.delete(request.registry)
+                return yield* attempt(request, base, url, scopes, { learned: false, reauthenticated: true })
+              }
+            }
+            hostAuth.set(request.registry, challenge.auth)
+            return yield* attempt(request, base, url, retryScopes, { learned: true, reauthenticated: true })
+          }
+          return yield* refusal(request, challenge.auth, retryScopes, scopeProblem, found, Option.isSome(header))
+        }
+        if (
+          status === 400 && sameOrigin && canResend && !tried.reauthenticated && auth?._tag === "Bearer" &&
+          Option.isSome(header) && request.method !== "HEAD"
+        ) {
+          // Some registries answer an expired or revoked token with 400 rather than 401: fetch a
+          // new token once when the answer says the token is the problem.
+          const body = yield* readPrefix(response, smallBodyLimit)
+          if (tokenProblem(body, challenge?.error)) {
+            yield* tokens.invalidate(tokenKey(request.registry, auth, scopes))
+            return yield* attempt(request, base, url, scopes, { learned: true, reauthenticated: true })
+          }
+          return yield* Effect.fail(errorFromBody(response, body, request.method, url.href, context))
+        }
+        if ((status >= 200 && status < 300) || request.acceptStatus?.includes(status)) return response
+        return yield* responseError(response, request.method, url.href, context)
       })
+
+    /** The error for a 401 that is not retried: who refused what, in the registry's terms. */
+    const refusal = (
+      request: Request,
+      auth: HostAuth,
+      scopes: ReadonlyArray<string>,
+      scopeProblem: boolean,
+      found: Option.Option<Credential>,
+      hadAuth: boolean
+    ): Effect.Effect<never, RegistryError> => {
+      const registry = request.registry
+      if (Option.isNone(found)) {
+        const what = request.repository !== undefined ? `repository ${request.repository}` : "the resource"
+        // forget the lookup, so credentials added after this refusal are seen by the next request
+        return Effect.zipRight(
+          credentials.invalidate(registry),
+          Effect.fail(
+            new AuthenticationErrorClass({
+              registry,
+              reason: "MissingCredentials",
+              detail: scopeProblem
+                ? `${what} was not found, or needs credentials (none are configured for ${registry})`
+                : `${registry} needs credentials and none are configured`
+            })
+          )
+        )
+      }
+      if (scopeProblem) {
+        return Effect.fail(
+          new AuthorizationError({
+            registry,
+            reason: request.repository !== undefined ? "NotFoundOrDenied" : "InsufficientScope",
+            repository: request.repository,
+            scope: scopes.join(" ")
+          })
+        )
+      }
+      if (auth._tag === "Bearer" && found.value._tag !== "BearerToken" && hadAuth) {
+        // the realm accepted the credentials (it issued the token): they are not what is wrong
+        return Effect.fail(
+          new AuthenticationErrorClass({
+            registry,
+            reason: "TokenRejected",
+            detail: "the registry refused a token its realm had just issued"
+          })
+        )
+      }
+      return Effect.zipRight(
+        credentials.invalidate(registry),
+        Effect.fail(
+          new AuthenticationErrorClass({
+            registry,
+            reason: "RejectedCredentials",
+            detail: hadAuth ? "the registry refused the credentials" : undefined
+          })
+        )
+      )
+    }
 
     const retryPolicy = honourRetryAfter(resolved.retrySchedule, resolved.maxRetryAfter)
 
@@ -502,7 +633,7 @@ export const make = (options: Options = {}) =>
       Effect.gen(function*() {
         const base = baseUrl(request.registry)
         const url = yield* Effect.try({
-          try: () => new URL(request.path, base),
+          try: () => endpointUrl(base, request.path),
           catch: () =>
             new InvalidResponse({ method: request.method, url: displayUrl(base.href), reason: "invalid request URL" })
         })
@@ -557,6 +688,46 @@ export const parseWarnings = (header: string | undefined): ReadonlyArray<string>
 }
 
 const pathOf = (path: string) => displayUrl(new URL(path, "http://x").href).replace(/^http:\/\/x/, "")
+
+/** Whether a 400 answer blames the token (`UNAUTHORIZED`, `invalid_token`, "token expired"). */
+const tokenProblem = (body: Uint8Array, challengeError: string | undefined): boolean => {
+  if (challengeError === "invalid_token") return true
+  const details = parseErrorBody(body)
+  if (errorCodes(details).includes("UNAUTHORIZED")) return true
+  const text = details.length > 0
+    ? details.map((d) => d.message).join(" ")
+    : new TextDecoder("utf-8", { fatal: false }).decode(body.subarray(0, 1024))
+  return /token/i.test(text) && /expired|invalid|revoked/i.test(text)
+}
+
+/** Answer a `HEAD` that blob storage refused with what a `GET` of its first byte says. */
+const headByRangedGet = (
+  run: (
+    request: HttpClientRequest.HttpClientRequest
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, TransportError>,
+  head: HttpClientRequest.HttpClientRequest,
+  url: URL,
+  headers: Readonly<Record<string, string>>,
+  refused: HttpClientResponse.HttpClientResponse
+): Effect.Effect<HttpClientResponse.HttpClientResponse, TransportError> =>
+  Effect.gen(function*() {
+    const ranged = yield* run(HttpClientRequest.get(url.href, { headers: { ...headers, range: "bytes=0-0" } }))
+    const received = headerRecord(ranged)
+    const size = ranged.status === 206
+      ? parseContentRange(received["content-range"])?.total
+      : ranged.status === 200
+      ? parseContentLength(received["content-length"])
+      : undefined
+    yield* cancel(ranged)
+    yield* Effect.logDebug(`HEAD ${displayUrl(url.href)} ${refused.status}, ranged GET ${ranged.status}`)
+    if (size === undefined) return refused
+    const answer: Record<string, string> = {}
+    for (const [name, value] of Object.entries(received)) {
+      if (name !== "content-range" && name !== "content-length") answer[name] = value
+    }
+    answer["content-length"] = String(size)
+    return HttpClientResponse.fromWeb(head, new Response(null, { status: 200, headers: answer }))
+  })
 
 /** The auth state a `WWW-Authenticate` header asks for: Bearer preferred over Basic. */
 const fromChallenge = (

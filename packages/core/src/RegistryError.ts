@@ -51,7 +51,16 @@ const suffix = (detail: string | undefined) => (detail ? `: ${detail}` : "")
 
 /**
  * The registry refused who we are: credentials missing or rejected (401), or the token exchange
- * failed. `reason` says which.
+ * failed. `reason` says which:
+ *
+ * - `MissingCredentials`: none are configured and the registry wants some (for a repository that
+ *   may also simply not exist: registries answer both the same way to anonymous clients).
+ * - `RejectedCredentials`: the registry (Basic) or its token realm refused the credentials
+ *   themselves. Only this reason makes the client forget its cached credential lookup.
+ * - `TokenRejected`: the realm accepted the credentials and issued a token, but the registry
+ *   refused that token even after a fresh one (a realm and registry that disagree); the
+ *   credentials are kept.
+ * - `TokenExchangeFailed`, `UnsupportedChallenge`, `InsecureTransport`, `CredentialLookupFailed`.
  *
  * @since 0.1.0
  * @category errors
@@ -61,6 +70,7 @@ export class AuthenticationError extends Schema.TaggedError<AuthenticationError>
   reason: Schema.Literal(
     "MissingCredentials",
     "RejectedCredentials",
+    "TokenRejected",
     "TokenExchangeFailed",
     "UnsupportedChallenge",
     "InsecureTransport",
@@ -81,15 +91,24 @@ export class AuthenticationError extends Schema.TaggedError<AuthenticationError>
 }
 
 /**
- * The registry knows who we are but refuses the operation (403, `DENIED`, or a token that lacks
- * the scope even after re-authentication).
+ * The registry knows who we are but refuses the operation. `reason`:
+ *
+ * - `Denied`: a 403 or a `DENIED` error code.
+ * - `NotFoundOrDenied`: a token accepted by the registry's realm lacks the access a repository
+ *   needs (401 `insufficient_scope`, or `DENIED` / "requested access to the resource is
+ *   denied"). Docker Hub, GHCR and Harbor answer this way both for a repository that does not
+ *   exist and for one the account may not see, so the two cannot be told apart: the message says
+ *   "repository … not found or access denied on …". The credentials are not at fault and are kept.
+ * - `InsufficientScope`: the same refusal for a scope that names no repository (the catalog's
+ *   `registry:catalog:*`).
  *
  * @since 0.1.0
  * @category errors
  */
 export class AuthorizationError extends Schema.TaggedError<AuthorizationError>()("AuthorizationError", {
   registry: Schema.String,
-  reason: Schema.Literal("Denied", "InsufficientScope"),
+  reason: Schema.Literal("Denied", "InsufficientScope", "NotFoundOrDenied"),
+  repository: Schema.optional(Schema.String),
   scope: Schema.optional(Schema.String),
   detail: Schema.optional(Schema.String)
 }) {
@@ -101,6 +120,11 @@ export class AuthorizationError extends Schema.TaggedError<AuthorizationError>()
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   override get message(): string {
+    if (this.reason === "NotFoundOrDenied") {
+      const what = this.repository ? `repository ${this.repository}` : "repository"
+      const scope = this.scope ? ` (needs ${this.scope})` : ""
+      return `${what} not found or access denied on ${this.registry}${scope}${suffix(this.detail)}`
+    }
     const scope = this.scope ? ` for ${this.scope}` : ""
     return `Access to ${this.registry} refused${scope} (${this.reason})${suffix(this.detail)}`
   }
@@ -179,7 +203,8 @@ export class DigestMismatch extends Schema.TaggedError<DigestMismatch>()("Digest
 }
 
 /**
- * The registry asked us to slow down (429, `TOOMANYREQUESTS`). `retryAfterMillis` comes from
+ * The registry asked us to slow down: 429, or any status whose error code is `TOOMANYREQUESTS`
+ * (some registries send it with 403, Docker Hub with 429). `retryAfterMillis` comes from
  * `Retry-After`; `limit`/`remaining` from Docker Hub's `RateLimit-*` headers.
  *
  * @since 0.1.0

@@ -9,6 +9,7 @@
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Cache from "effect/Cache"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
@@ -19,10 +20,12 @@ import * as Encoding from "effect/Encoding"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as CredentialStore from "../CredentialStore.js"
-import { AuthenticationError, type RegistryError } from "../RegistryError.js"
-import { displayUrl, readLimited, smallBodyLimit, transportError } from "./http.js"
+import { AuthenticationError, RateLimited, type RegistryError, RegistryResponseError } from "../RegistryError.js"
+import { parseRetryAfter } from "./headers.js"
+import { discard, displayUrl, headerRecord, readLimited, smallBodyLimit, transportError } from "./http.js"
 
 /** What a registry host wants, learned from its `WWW-Authenticate` challenge. */
 export type HostAuth =
@@ -45,13 +48,34 @@ export interface Token {
   readonly lifetimeMillis: number
 }
 
-const TokenResponse = Schema.Struct({
-  token: Schema.optional(Schema.String),
-  access_token: Schema.optional(Schema.String),
-  expires_in: Schema.optional(Schema.Number),
-  issued_at: Schema.optional(Schema.String)
-})
-const decodeTokenResponse = Schema.decodeUnknownEither(Schema.parseJson(TokenResponse))
+const TokenResponse = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+const decodeTokenJson = Schema.decodeUnknownEither(TokenResponse)
+
+/**
+ * The fields of a token response, read leniently as registries write them: `token` or
+ * `access_token` (Docker Hub sends both, ACR and GAR only `access_token`), `expires_in` as a
+ * number, a numeric string (some OAuth servers, couchbase/sync_gateway#1930) or absent, and any
+ * other fields ignored. A field of the wrong type counts as absent.
+ */
+export const decodeTokenResponse = (text: string): Either.Either<
+  { readonly token: string | undefined; readonly expiresIn: number | undefined; readonly issuedAt: string | undefined },
+  string
+> =>
+  Either.match(decodeTokenJson(text), {
+    onLeft: () => Either.left("the token response is not a JSON object"),
+    onRight: (json) => {
+      const text = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined)
+      const seconds = (value: unknown) => {
+        const n = typeof value === "number" ? value : typeof value === "string" ? Number(value.trim()) : NaN
+        return Number.isFinite(n) && n > 0 ? n : undefined
+      }
+      return Either.right({
+        token: text(json["token"]) ?? text(json["access_token"]),
+        expiresIn: seconds(json["expires_in"]),
+        issuedAt: text(json["issued_at"])
+      })
+    }
+  })
 
 /** Tokens without `expires_in`, or with less than this, live this long (the token spec's minimum). */
 export const minimumTokenSeconds = 60
@@ -125,6 +149,8 @@ export interface TokenOptions {
     registry: string
   ) => Effect.Effect<Option.Option<CredentialStore.Credential>, AuthenticationError>
   readonly onTokenIssued: (key: TokenKey) => Effect.Effect<void>
+  /** How a realm that answers 429 or 5xx is asked again (the client's retry schedule with `Retry-After`). */
+  readonly retrySchedule?: Schedule.Schedule<unknown, RegistryError> | undefined
 }
 
 /**
@@ -178,11 +204,44 @@ const fetchToken = (client: HttpClient.HttpClient, options: TokenOptions) => (ke
         )
       })
 
-    const send = (request: HttpClientRequest.HttpClientRequest) =>
-      client.execute(request).pipe(
-        Effect.mapError(transportError(request.method, realm.href)),
-        Effect.mapError((e) => fail("TokenExchangeFailed", e.message))
+    // A realm that is briefly unwell (429, 5xx) is asked again on the client's schedule, honouring
+    // `Retry-After`; what it still answers after that is reported as the exchange failing.
+    const sendOnce = (request: HttpClientRequest.HttpClientRequest) =>
+      Effect.flatMap(
+        Effect.mapError(client.execute(request), transportError(request.method, realm.href)),
+        (response): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError> => {
+          if (response.status !== 429 && response.status < 500) return Effect.succeed(response)
+          const retryAfterMillis = parseRetryAfter(headerRecord(response)["retry-after"], Date.now())
+          return Effect.zipRight(
+            discard(response),
+            Effect.fail(
+              response.status === 429
+                ? new RateLimited({ registry: key.registry, retryAfterMillis })
+                : new RegistryResponseError({
+                  method: request.method,
+                  url: displayUrl(realm.href),
+                  status: response.status,
+                  retryAfterMillis
+                })
+            )
+          )
+        }
       )
+    const send = (request: HttpClientRequest.HttpClientRequest) =>
+      (options.retrySchedule === undefined
+        ? sendOnce(request)
+        : Effect.retry(sendOnce(request), {
+          schedule: options.retrySchedule,
+          while: (e) => e._tag === "TransportError" || e._tag === "RateLimited" || e._tag === "RegistryResponseError"
+        })).pipe(
+          Effect.mapError((e) =>
+            e._tag === "RegistryResponseError"
+              ? fail("TokenExchangeFailed", `the token realm answered ${e.status}`)
+              : e._tag === "RateLimited"
+              ? fail("TokenExchangeFailed", "the token realm answered 429 (rate limited)")
+              : fail("TokenExchangeFailed", e.message)
+          )
+        )
 
     const c = Option.getOrUndefined(credential)
     let response = yield* send(
@@ -199,19 +258,25 @@ const fetchToken = (client: HttpClient.HttpClient, options: TokenOptions) => (ke
     if (response.status === 401 || response.status === 403) {
       return yield* fail(c === undefined ? "MissingCredentials" : "RejectedCredentials", "the token realm refused them")
     }
+    if (
+      response.status === 400 && c?._tag === "IdentityToken" && /invalid_grant/.test(new TextDecoder().decode(body))
+    ) {
+      // an expired or revoked refresh token (OAuth2 `invalid_grant`) is a refused credential
+      return yield* fail("RejectedCredentials", "the token realm refused the identity token (invalid_grant)")
+    }
     if (response.status < 200 || response.status >= 300) {
       return yield* fail("TokenExchangeFailed", `the token realm answered ${response.status}`)
     }
     const parsed = decodeTokenResponse(new TextDecoder().decode(body))
-    if (Either.isLeft(parsed)) return yield* fail("TokenExchangeFailed", "the token response is not valid JSON")
-    const token = parsed.right.token ?? parsed.right.access_token
-    if (token === undefined || token === "") {
+    if (Either.isLeft(parsed)) return yield* fail("TokenExchangeFailed", parsed.left)
+    const token = parsed.right.token
+    if (token === undefined) {
       return yield* fail("TokenExchangeFailed", "the token response has no token")
     }
     yield* options.onTokenIssued(key)
     return {
       token: Redacted.make(token),
-      lifetimeMillis: tokenLifetimeMillis(parsed.right.expires_in, parsed.right.issued_at, now)
+      lifetimeMillis: tokenLifetimeMillis(parsed.right.expiresIn, parsed.right.issuedAt, now)
     } satisfies Token
   })
 

@@ -17,7 +17,7 @@ import type * as Reference from "../Reference.js"
 import { RegistryClient } from "../RegistryClient.js"
 import { DigestMismatch, InvalidResponse, type RegistryError, TransportError } from "../RegistryError.js"
 import { parseContentLength, parseContentRange } from "./headers.js"
-import { cancel, displayUrl, headerRecord, transportError } from "./http.js"
+import { cancel, displayUrl, endpointUrl, headerRecord, transportError } from "./http.js"
 
 /** How many times one download may be resumed. */
 export const maxResumes = 3
@@ -42,7 +42,7 @@ export const blobStream = (
     const client = yield* RegistryClient
     yield* client.transferPermit(ref.registry, "download")
     const path = `/v2/${ref.repository}/blobs/${digest}`
-    const url = new URL(path, client.baseUrl(ref.registry)).href
+    const url = endpointUrl(client.baseUrl(ref.registry), path).href
     const idle = client.options.idleTimeout
     let received = 0
     let total = size

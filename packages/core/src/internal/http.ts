@@ -38,6 +38,17 @@ export const displayUrl = (url: string): string => {
   }
 }
 
+/**
+ * The URL of an API path (`/v2/...`) under a registry's base URL, keeping the base's path prefix
+ * (`https://art.example.com/artifactory/api/docker/local/` + `/v2/` gives
+ * `.../artifactory/api/docker/local/v2/`). Absolute URLs (from `Location` or `Link`) are taken
+ * as they are.
+ */
+export const endpointUrl = (base: URL, path: string): URL =>
+  path.startsWith("/") && !path.startsWith("//")
+    ? new URL(base.pathname.replace(/\/+$/, "") + path, base)
+    : new URL(path, base)
+
 /** Map a platform `HttpClientError` to `TransportError`, without keeping the request (it holds headers). */
 export const transportError = (method: string, url: string) => (error: HttpClientError.HttpClientError) =>
   new TransportError({
@@ -169,50 +180,62 @@ export const responseError = (
 ): Effect.Effect<never, RegistryError> =>
   Effect.flatMap(
     method === "HEAD" ? Effect.succeed(new Uint8Array(0)) : readPrefix(response, smallBodyLimit),
-    (body): Effect.Effect<never, RegistryError> => {
-      const details = parseErrorBody(body)
-      const codes = errorCodes(details)
-      const headers = headerRecord(response)
-      const status = response.status
-      if (status === 404 || (status === 400 && codes.includes("NAME_UNKNOWN"))) {
-        return Effect.fail(
-          new NotFound({
-            kind: notFoundKindOf(codes, context.notFound),
-            registry: context.registry,
-            repository: context.repository,
-            reference: context.reference,
-            codes
-          })
-        )
-      }
-      if (status === 403 || codes.includes("DENIED")) {
-        return Effect.fail(
-          new AuthorizationError({
-            registry: context.registry,
-            reason: "Denied",
-            detail: details[0]?.message || undefined
-          })
-        )
-      }
-      if (status === 429 || codes.includes("TOOMANYREQUESTS")) {
-        const rate = parseRateLimit(headers)
-        return Effect.fail(
-          new RateLimited({
-            registry: context.registry,
-            retryAfterMillis: parseRetryAfter(headers["retry-after"], Date.now()),
-            limit: rate?.limit,
-            remaining: rate?.remaining
-          })
-        )
-      }
-      return Effect.fail(
-        new RegistryResponseError({
-          method,
-          url: displayUrl(url),
-          status,
-          errors: details,
-          retryAfterMillis: parseRetryAfter(headers["retry-after"], Date.now())
-        })
-      )
-    }
+    (body) => Effect.fail(errorFromBody(response, body, method, url, context))
   )
+
+/** The typed error of a non-success response whose body (a prefix of it) was already read. */
+export const errorFromBody = (
+  response: HttpClientResponse.HttpClientResponse,
+  body: Uint8Array,
+  method: string,
+  url: string,
+  context: ErrorContext
+): RegistryError => {
+  const details = parseErrorBody(body)
+  const codes = errorCodes(details)
+  const headers = headerRecord(response)
+  const status = response.status
+  if (status === 404 || (status === 400 && codes.includes("NAME_UNKNOWN"))) {
+    return new NotFound({
+      kind: notFoundKindOf(codes, context.notFound),
+      registry: context.registry,
+      repository: context.repository,
+      reference: context.reference,
+      codes
+    })
+  }
+  // before DENIED: some registries send TOOMANYREQUESTS with a 403, and it is worth a retry
+  if (status === 429 || codes.includes("TOOMANYREQUESTS")) {
+    const rate = parseRateLimit(headers)
+    return new RateLimited({
+      registry: context.registry,
+      retryAfterMillis: parseRetryAfter(headers["retry-after"], Date.now()),
+      limit: rate?.limit,
+      remaining: rate?.remaining
+    })
+  }
+  if (status === 403 || codes.includes("DENIED")) {
+    return new AuthorizationError({
+      registry: context.registry,
+      reason: "Denied",
+      detail: details[0]?.message || undefined
+    })
+  }
+  return new RegistryResponseError({
+    method,
+    url: displayUrl(url),
+    status,
+    errors: details,
+    retryAfterMillis: parseRetryAfter(headers["retry-after"], Date.now())
+  })
+}
+
+/**
+ * Whether an error says the request body was too large for the registry (or a proxy in front of
+ * it): a 413, or GHCR's 416 `REQUESTED_RANGE_NOT_SATISFIABLE` "the request body is too large and
+ * exceeds the maximum permissible limit of 4.00MiB" (oras-project/rust-oci-client#35).
+ */
+export const isBodyTooLarge = (error: RegistryError): boolean =>
+  error._tag === "RegistryResponseError" &&
+  (error.status === 413 ||
+    (error.status === 416 && error.errors.some((e) => /too large|exceeds/i.test(e.message))))

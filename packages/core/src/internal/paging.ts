@@ -1,8 +1,10 @@
 /**
  * `Link`-header pagination shared by the tag list, the catalog and the referrers API: each page is
- * fetched, decoded with its schema, and the next URL taken from `Link: <…>; rel="next"` exactly as
- * given. A next URL on another origin, or one already visited, ends nothing silently: the first
- * is refused, the second stops the stream.
+ * fetched, decoded with its schema, and the next URL taken from `Link: <…>; rel="next"` as given,
+ * except that pages of an endpoint stay on its path: a `Link` that drops the path prefix or the
+ * repository key (Artifactory RTFACT-18971, renovatebot/renovate#20745; Nexus behind a connector
+ * port, sonatype/nexus-public#1011) keeps only its query. A next URL on another origin, or one
+ * already visited, ends nothing silently: the first is refused, the second stops the stream.
  *
  * @internal
  */
@@ -17,7 +19,7 @@ import * as Manifest from "../Manifest.js"
 import { RegistryClient } from "../RegistryClient.js"
 import { InvalidResponse, type NotFoundKind, type RegistryError } from "../RegistryError.js"
 import { parseLinkNext } from "./headers.js"
-import { displayUrl, headerRecord, readLimited, retryBrokenBody } from "./http.js"
+import { discard, displayUrl, endpointUrl, headerRecord, readLimited, retryBrokenBody } from "./http.js"
 
 /** List pages are JSON documents read whole; this bounds them. */
 const pageLimit = 16 * 1024 * 1024
@@ -57,7 +59,7 @@ const fetchPage = <A>(request: PageRequest<A>, path: string) =>
   retryBrokenBody(Effect.gen(function*() {
     const client = yield* RegistryClient
     const base = client.baseUrl(request.registry)
-    const url = new URL(path, base)
+    const url = endpointUrl(base, path)
     const response = yield* client.execute({
       registry: request.registry,
       method: "GET",
@@ -86,13 +88,22 @@ const fetchPage = <A>(request: PageRequest<A>, path: string) =>
 const nextUrl = (link: string | undefined, url: URL, base: URL) => {
   const next = parseLinkNext(link, url.href)
   if (next === undefined) return Effect.succeed(Option.none<string>())
-  if (new URL(next).origin !== base.origin) {
+  const parsed = new URL(next)
+  if (parsed.origin !== base.origin) {
     return Effect.fail(
       new InvalidResponse({
         method: "GET",
         url: displayUrl(url.href),
         reason: `Link to another origin refused: ${displayUrl(next)}`
       })
+    )
+  }
+  if (parsed.pathname !== url.pathname) {
+    const samePath = new URL(url.href)
+    samePath.search = parsed.search
+    return Effect.as(
+      Effect.logDebug(`Link ${displayUrl(next)} leaves ${displayUrl(url.href)}: keeping the path`),
+      Option.some(samePath.href)
     )
   }
   return Effect.succeed(Option.some(next))
@@ -113,8 +124,16 @@ export const pages = <A>(request: PageRequest<A>): Stream.Stream<A, RegistryErro
   })
 
 /**
- * All referrers from the referrers API, or `None` when the registry does not have the API
- * (404 on the first page).
+ * Answers of the first referrers page that mean "no referrers API": 404 (the spec's signal), and
+ * what registries without it send instead: 400, 405, 406, 501, or a redirect to another origin
+ * (GHCR sends the endpoint to a rate-limited web page: artifacthub/hub#4785).
+ */
+const noReferrersApi = [400, 404, 405, 406, 501, 301, 302, 303, 307, 308]
+
+/**
+ * All referrers from the referrers API, or `None` when the registry does not have the API: the
+ * first page answers one of `noReferrersApi`, or is not JSON (an HTML page, as GAR and GHCR
+ * send), or is not an index.
  */
 export const referrerPages = (request: {
   readonly registry: string
@@ -128,8 +147,9 @@ export const referrerPages = (request: {
     const base = client.baseUrl(request.registry)
     const seen = new Set<string>()
     const all: Array<Manifest.Descriptor> = []
-    let path: string | undefined = new URL(request.firstPath, base).href
+    let path: string | undefined = endpointUrl(base, request.firstPath).href
     while (path !== undefined && !seen.has(path)) {
+      const first = seen.size === 0
       seen.add(path)
       const url: URL = new URL(path)
       const response: HttpClientResponse.HttpClientResponse = yield* client.execute({
@@ -141,16 +161,29 @@ export const referrerPages = (request: {
         notFound: "referrers",
         repository: request.repository,
         reference: request.reference,
-        acceptStatus: [404]
+        acceptStatus: first ? noReferrersApi : [404],
+        crossOriginRedirects: !first
       })
-      if (response.status === 404) {
-        yield* Effect.ignore(response.text)
-        if (all.length === 0 && seen.size === 1) return Option.none()
+      if (response.status < 200 || response.status >= 300) {
+        yield* discard(response)
+        if (first) return Option.none()
         break
       }
+      const contentType = headerRecord(response)["content-type"]
+      if (first && contentType !== undefined && !/json/i.test(contentType)) {
+        yield* discard(response)
+        yield* Effect.logDebug(`the referrers endpoint answered ${contentType}: no referrers API`)
+        return Option.none()
+      }
       const bytes = yield* readLimited(response, client.options.manifestSizeLimit, "referrers index", "GET", url.href)
-      const index = yield* Manifest.decode(bytes, headerRecord(response)["content-type"])
+      const decoded = yield* Effect.either(Manifest.decode(bytes, contentType))
+      if (Either.isLeft(decoded)) {
+        if (first) return Option.none()
+        return yield* Effect.fail(decoded.left)
+      }
+      const index = decoded.right
       if (!Manifest.isIndexLike(index)) {
+        if (first) return Option.none()
         return yield* Effect.fail(
           new InvalidResponse({
             method: "GET",

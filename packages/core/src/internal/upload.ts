@@ -4,6 +4,13 @@
  * one streamed `PUT` by default, chunks above a configured chunk size, and a chunk that fails
  * mid-way is resumed at the offset the registry reports, never replayed from zero.
  *
+ * Size rules of real registries: `OCI-Chunk-Min-Length` from the `POST` (ECR: 5 MiB) is the
+ * smallest chunk sent but the last; a body refused as too large (413, or GHCR's 416 "exceeds the
+ * maximum permissible limit of 4.00MiB") makes a monolithic `PUT` start again in chunks, in a new
+ * session, when the source can be read again, and a `PATCH` go again in halves down to 1 MiB; the
+ * size that worked is remembered per registry for the client's later uploads. A refused mount
+ * (401/403/404/405, or a registry that ignores `mount=` and opens a session) becomes a plain upload.
+ *
  * @internal
  */
 import * as HttpBody from "@effect/platform/HttpBody"
@@ -15,10 +22,16 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as BlobSource from "../BlobSource.js"
 import * as Digest from "../Digest.js"
-import { RegistryClient } from "../RegistryClient.js"
-import { DigestMismatch, InvalidResponse, type RegistryError } from "../RegistryError.js"
+import { defaultBufferedChunkSize, RegistryClient } from "../RegistryClient.js"
+import {
+  DigestMismatch,
+  ErrorDetail,
+  InvalidResponse,
+  type RegistryError,
+  RegistryResponseError
+} from "../RegistryError.js"
 import { parseContentLength, uploadOffset } from "./headers.js"
-import { discard, displayUrl, headerRecord } from "./http.js"
+import { discard, displayUrl, endpointUrl, headerRecord, isBodyTooLarge } from "./http.js"
 
 /** An open upload session. */
 export interface UploadSession {
@@ -38,7 +51,17 @@ export const pushScopes = (repository: string, mountFrom?: string) => [
   ...(mountFrom !== undefined && mountFrom !== repository ? [`repository:${mountFrom}:pull`] : [])
 ]
 
-const location = (response: HttpClientResponse.HttpClientResponse, requestUrl: string, method: string) => {
+/**
+ * The URL a response answered: the last hop of its redirects, so that a relative `Location` is
+ * resolved against where the request ended, not where it started.
+ */
+const answeredUrl = (response: HttpClientResponse.HttpClientResponse, fallback: string) => {
+  const url = response.request?.url
+  return typeof url === "string" && /^https?:\/\//i.test(url) ? url : fallback
+}
+
+const location = (response: HttpClientResponse.HttpClientResponse, sentTo: string, method: string) => {
+  const requestUrl = answeredUrl(response, sentTo)
   const value = headerRecord(response)["location"]
   if (value === undefined) {
     return Effect.fail(new InvalidResponse({ method, url: displayUrl(requestUrl), reason: "no Location header" }))
@@ -67,8 +90,41 @@ const sessionFrom = (
     }
   })
 
-/** `POST /v2/<name>/blobs/uploads/`, optionally asking to mount `digest` from `from`. */
+/**
+ * Whether a mount was refused in a way a plain upload may still get past: denied or not found
+ * (the source repository, or a token without pull on it), or a registry without mounts.
+ */
+const isMountRefusal = (error: RegistryError) =>
+  error._tag === "AuthorizationError" || error._tag === "NotFound" ||
+  (error._tag === "RegistryResponseError" && [400, 401, 403, 404, 405, 501].includes(error.status))
+
+/**
+ * `POST /v2/<name>/blobs/uploads/`, optionally asking to mount `digest` from `from`. A refused
+ * mount falls back to opening a plain session; a registry that ignores `mount=` opens one itself.
+ */
 export const start = (
+  registry: string,
+  repository: string,
+  mount?: { readonly digest: Digest.Digest; readonly from: string }
+): Effect.Effect<
+  { readonly _tag: "Session"; readonly session: UploadSession } | {
+    readonly _tag: "Mounted"
+    readonly digest: Digest.Digest
+  },
+  RegistryError,
+  RegistryClient
+> =>
+  mount === undefined
+    ? open(registry, repository, undefined)
+    : open(registry, repository, mount).pipe(
+      Effect.catchIf(isMountRefusal, (error) =>
+        Effect.zipRight(
+          Effect.logDebug(`mount of ${mount.digest} from ${mount.from} refused (${error.message}): uploading instead`),
+          open(registry, repository, undefined)
+        ))
+    )
+
+const open = (
   registry: string,
   repository: string,
   mount?: { readonly digest: Digest.Digest; readonly from: string }
@@ -84,7 +140,7 @@ export const start = (
     const client = yield* RegistryClient
     const query = mount ? `?mount=${encodeURIComponent(mount.digest)}&from=${encodeURIComponent(mount.from)}` : ""
     const path = `/v2/${repository}/blobs/uploads/${query}`
-    const url = new URL(path, client.baseUrl(registry)).href
+    const url = endpointUrl(client.baseUrl(registry), path).href
     const response = yield* client.execute({
       registry,
       method: "POST",
@@ -246,45 +302,90 @@ export const isLostSession = (error: RegistryError) => error._tag === "NotFound"
 /** How many times one chunk may be resumed after failures before the upload gives up. */
 const maxResumes = 3
 
-/** One chunk of an upload: where it starts, how long it is, and its bytes from any offset inside it. */
+/** A body refused as too large is sent again in halves, down to this size. */
+export const chunkFloor = 1024 * 1024
+
+/**
+ * The largest request body each registry took, learned from its refusals, per client (a
+ * `WeakMap` so a client that is dropped takes its knowledge with it).
+ */
+const learnedLimits = new WeakMap<object, Map<string, number>>()
+
+const learnedLimit = (client: object, registry: string): number | undefined => learnedLimits.get(client)?.get(registry)
+
+const learnLimit = (client: object, registry: string, size: number) => {
+  let limits = learnedLimits.get(client)
+  if (limits === undefined) {
+    limits = new Map()
+    learnedLimits.set(client, limits)
+  }
+  limits.set(registry, Math.min(size, limits.get(registry) ?? Infinity))
+}
+
+/** One chunk of an upload: where it starts, how long it is, and any range of its bytes. */
 interface ChunkSpec {
   readonly start: number
   readonly length: number
-  readonly bodyFrom: (offset: number) => HttpBody.HttpBody
+  readonly body: (offset: number, length: number) => HttpBody.HttpBody
 }
 
 /** A chunk held in memory. */
 const bufferedChunk = (bytes: Uint8Array, start: number): ChunkSpec => ({
   start,
   length: bytes.length,
-  bodyFrom: (offset) => HttpBody.uint8Array(bytes.subarray(offset - start), octetStream)
+  body: (offset, length) => HttpBody.uint8Array(bytes.subarray(offset - start, offset - start + length), octetStream)
 })
 
 /**
- * Send one chunk; when the `PATCH` fails on the way, ask the session where it is and send only
- * the bytes it does not have yet.
+ * Send one chunk, in one `PATCH` or in pieces no larger than `limit.max`. A piece refused as too
+ * large is sent again in halves (never below `chunkFloor` or the registry's minimum), and the
+ * smaller size is kept for the rest of the upload and learned for the registry. When a `PATCH`
+ * fails on the way, the session is asked where it is and only the bytes it lacks are sent.
  */
 const sendChunkResuming = (
   session: UploadSession,
   chunk: ChunkSpec,
-  resumes = 0
-): Effect.Effect<UploadSession, RegistryError, RegistryClient> => {
-  const chunkEnd = chunk.start + chunk.length
-  return sendBody(session, chunk.bodyFrom(session.offset), chunkEnd - session.offset).pipe(
-    Effect.catchIf((error) => isTransient(error) && resumes < maxResumes, (error) =>
-      Effect.gen(function*() {
+  limit: { max: number }
+): Effect.Effect<UploadSession, RegistryError, RegistryClient> =>
+  Effect.gen(function*() {
+    const client = yield* RegistryClient
+    const chunkEnd = chunk.start + chunk.length
+    let current = session
+    let resumes = 0
+    while (current.offset < chunkEnd) {
+      const remaining = chunkEnd - current.offset
+      const length = Math.min(remaining, Math.max(limit.max, current.minChunkLength ?? 0))
+      const sent = yield* Effect.either(sendBody(current, chunk.body(current.offset, length), length))
+      if (Either.isRight(sent)) {
+        current = sent.right
+        continue
+      }
+      const error = sent.left
+      const smaller = Math.max(chunkFloor, current.minChunkLength ?? 0, Math.floor(length / 2))
+      if (isBodyTooLarge(error) && smaller < length) {
+        limit.max = smaller
+        learnLimit(client, current.registry, smaller)
+        yield* Effect.logDebug(`a ${length} byte PATCH was refused as too large: sending ${smaller} bytes at a time`)
+        // the refusal may have come from a proxy before the registry saw anything: ask the session
+        const now = yield* status(current).pipe(Effect.orElseSucceed(() => current))
+        if (now.offset < chunk.start || now.offset > chunkEnd) return yield* Effect.fail(error)
+        current = now
+        continue
+      }
+      if (isTransient(error) && resumes < maxResumes) {
+        resumes++
         // A registry that lost the session (distribution 2.x invalidates it after a broken PATCH)
         // cannot be resumed: the original failure goes up, where a re-readable source restarts.
-        const now = yield* status(session).pipe(Effect.catchAll(() => Effect.fail(error)))
-        if (now.offset < chunk.start || now.offset > chunkEnd) {
-          return yield* Effect.fail(error)
-        }
+        const now = yield* status(current).pipe(Effect.catchAll(() => Effect.fail(error)))
+        if (now.offset < chunk.start || now.offset > chunkEnd) return yield* Effect.fail(error)
         yield* Effect.logDebug(`upload resumed at offset ${now.offset} after: ${error.message}`)
-        if (now.offset === chunkEnd) return now
-        return yield* sendChunkResuming(now, chunk, resumes + 1)
-      }))
-  )
-}
+        current = now
+        continue
+      }
+      return yield* Effect.fail(error)
+    }
+    return current
+  })
 
 /** How `uploadSource` sends the bytes. */
 export interface UploadPlan {
@@ -295,16 +396,21 @@ export interface UploadPlan {
 
 /**
  * Upload a source into an open session and complete it: one `PUT` with the whole stream when it
- * fits in a chunk, otherwise chunk by chunk (one chunk buffered at a time).
+ * fits in a chunk, otherwise chunk by chunk (one chunk buffered at a time). A monolithic `PUT`
+ * refused as too large starts again in chunks in a new session (a re-readable source only; a
+ * one-shot stream fails with a `RegistryResponseError` that says so).
  */
 export const uploadSource = <E, R>(
   session: UploadSession,
   source: BlobSource.BlobSource<E, R>,
   plan: UploadPlan
-): Effect.Effect<Digest.Digest, RegistryError | E, RegistryClient | R> => {
-  const chunkSize = Math.max(plan.chunkSize, session.minChunkLength ?? 0)
-  if (source.size <= chunkSize) {
-    return plan.streaming
+): Effect.Effect<Digest.Digest, RegistryError | E, RegistryClient | R> =>
+  Effect.gen(function*() {
+    const client = yield* RegistryClient
+    const learned = learnedLimit(client, session.registry) ?? Infinity
+    const chunkSize = Math.max(Math.min(plan.chunkSize, learned), session.minChunkLength ?? 0)
+    if (source.size > chunkSize) return yield* uploadChunked(session, source, plan, chunkSize)
+    const monolithic = plan.streaming
       ? complete<E | InvalidResponse, R>(
         session,
         source.digest,
@@ -314,7 +420,52 @@ export const uploadSource = <E, R>(
         Stream.runCollect(source.open(0).pipe(BlobSource.rechunkBytes(Math.max(1, source.size)))),
         (chunks) => complete(session, source.digest, Chunk.head(chunks).pipe(Option.getOrElse(() => new Uint8Array(0))))
       )
-  }
+    return yield* monolithic.pipe(
+      Effect.catchIf(
+        (error): error is RegistryResponseError =>
+          typeof error === "object" && error !== null && "_tag" in error &&
+          isBodyTooLarge(error as RegistryError),
+        (error) =>
+          Effect.gen(function*() {
+            if (!source.rereadable) {
+              return yield* Effect.fail(
+                new RegistryResponseError({
+                  method: error.method,
+                  url: error.url,
+                  status: error.status,
+                  errors: [
+                    ...error.errors,
+                    new ErrorDetail({
+                      code: "BODY_TOO_LARGE",
+                      message: "the registry refuses a body this large, and a one-shot source cannot be sent " +
+                        "again in chunks: give a re-readable source, or a chunkSize"
+                    })
+                  ]
+                })
+              )
+            }
+            const size = Math.max(chunkFloor, Math.min(defaultBufferedChunkSize, Math.floor(source.size / 2)))
+            learnLimit(client, session.registry, size)
+            yield* Effect.logDebug(
+              `a ${source.size} byte PUT was refused as too large: uploading in ${size} byte chunks`
+            )
+            yield* Effect.ignore(cancel(session))
+            const fresh = yield* open(session.registry, session.repository, undefined)
+            if (fresh._tag === "Mounted") return source.digest
+            const next = fresh.session
+            return yield* uploadChunked(next, source, plan, Math.max(size, next.minChunkLength ?? 0))
+          })
+      )
+    )
+  })
+
+const uploadChunked = <E, R>(
+  session: UploadSession,
+  source: BlobSource.BlobSource<E, R>,
+  plan: UploadPlan,
+  chunkSize: number
+): Effect.Effect<Digest.Digest, RegistryError | E, RegistryClient | R> => {
+  const limit = { max: chunkSize }
   const nativeBody = plan.streaming ? source.nativeBody : undefined
   const sent: Effect.Effect<UploadSession, RegistryError | E | InvalidResponse, RegistryClient | R> =
     nativeBody !== undefined
@@ -326,15 +477,15 @@ export const uploadSource = <E, R>(
           return sendChunkResuming(current, {
             start: current.offset,
             length,
-            bodyFrom: (offset) => nativeBody(offset, current.offset + length - offset)
-          })
+            body: (offset, length) => nativeBody(offset, length)
+          }, limit)
         }
       })
       : source.open(session.offset).pipe(
         BlobSource.rechunkBytes(chunkSize),
         Stream.runFoldEffect(
           session,
-          (current, chunk) => sendChunkResuming(current, bufferedChunk(chunk, current.offset))
+          (current, chunk) => sendChunkResuming(current, bufferedChunk(chunk, current.offset), limit)
         )
       )
   return sent.pipe(
