@@ -192,6 +192,18 @@ describe("ecr", () => {
       assert.strictEqual(mounted.outcome, "mounted")
     }).pipe(Effect.provide(dialectLayer("ecr"))))
 
+  it.effect("expired-token-400: a revoked token answered with 400 is renewed once", () =>
+    Effect.gen(function*() {
+      const service = yield* registry
+      const image = seed(service, "team/app", "v1")
+      assert.strictEqual((yield* Registry.getManifest(ref("team/app", ":v1"))).digest, image.manifest.digest)
+      service.revokeTokens()
+      assert.strictEqual((yield* Registry.getManifest(ref("team/app", ":v1"))).digest, image.manifest.digest)
+      assert.isTrue(service.requests().some((r) => r.status === 400))
+    }).pipe(
+      Effect.provide(dialectLayer("ecr", { registry: { auth: { bearer: { users: { alice: "alice-password" } } } } }))
+    ))
+
   it.effect("manifest-no-digest-header: a tag resolves to its digest without Docker-Content-Digest", () =>
     Effect.gen(function*() {
       const image = seed(yield* registry, "team/app", "v1")

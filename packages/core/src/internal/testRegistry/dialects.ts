@@ -63,6 +63,8 @@ export interface Rule {
       identity: Identity
     ) => Response | Request | undefined | Promise<Response | Request | undefined>)
     | undefined
+  /** Changes the registry's refusal of a request whose credentials did not pass. */
+  readonly denied?: ((context: ServerContext, request: Request, response: Response) => Response) | undefined
   /** Changes the endpoint's answer. */
   readonly afterEndpoint?:
     | ((context: ServerContext, route: Route, request: Request, response: Response) => Response | Promise<Response>)
@@ -295,6 +297,21 @@ const mountOnlyReferenced: Rule = {
     url.searchParams.delete("from")
     return withUrl(request, url)
   }
+}
+
+/**
+ * ECR (Public) answers an expired or revoked bearer token with 400 and no challenge, instead of
+ * 401 `invalid_token`.
+ */
+const expiredToken400: Rule = {
+  name: "expired-token-400",
+  summary:
+    "an expired or revoked bearer token answers 400 DENIED \"Your authorization token has expired\", no challenge",
+  source: "https://github.com/aws/containers-roadmap/issues/2835",
+  denied: (_context, _request, response) =>
+    response.status === 401 && /error="invalid_token"/.test(response.headers.get("www-authenticate") ?? "")
+      ? ociErrors(400, "DENIED", "Your authorization token has expired. Reauthenticate and try again.")
+      : response
 }
 
 /** ECR sends no `Docker-Content-Digest` with manifests. */
@@ -550,6 +567,7 @@ export const dialects: Readonly<Record<DialectName, Dialect>> = {
     rules: [
       chunkMin5MiB,
       patchAnswers201,
+      expiredToken400,
       mountOnlyReferenced,
       noManifestDigestHeader,
       blobRedirect("s3", ["GET"], "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-pull.html"),

@@ -156,7 +156,9 @@ export const makeService = (context: ServerContext): Service => {
       if (reason !== undefined) return Responses.fail(400, "NAME_INVALID", { name: route.name, reason })
     }
     const outcome = Auth.authorize(context, tokens, request, url, requiredAccess(route, method))
-    if (outcome._tag === "Denied") return outcome.response
+    if (outcome._tag === "Denied") {
+      return rules.reduce((answer, rule) => rule.denied?.(context, request, answer) ?? answer, outcome.response)
+    }
     let current = request
     for (const rule of rules) {
       const answer = await rule.beforeEndpoint?.(context, route, current, outcome.identity)
