@@ -72,6 +72,36 @@ afterAll(async () => {
   if (home) await fs.rm(home, { recursive: true, force: true })
 })
 
+describe("ocireg registry serve --dialect", () => {
+  it("serves the dialect it is given (Nexus: manifest HEAD refused, the CLI falls back to GET)", async () => {
+    const server = childProcess.spawn(process.execPath, [bin, "--json", "registry", "serve", "--dialect", "nexus"], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    try {
+      const started = await new Promise<{ host: string; dialect: string }>((resolve, reject) => {
+        let text = ""
+        const timer = setTimeout(() => reject(new Error("the registry did not start within 30 s")), 30_000)
+        server.stdout.on("data", (chunk) => {
+          text += chunk
+          // one pretty-printed JSON object
+          if (text.includes("}")) {
+            clearTimeout(timer)
+            resolve(JSON.parse(text.slice(0, text.indexOf("}") + 1)))
+          }
+        })
+        server.once("exit", (code) => reject(new Error(`the registry exited with ${code}`)))
+      })
+      assert.strictEqual(started.dialect, "nexus")
+      const head = await fetch(`http://${started.host}/v2/team/app/manifests/v1`, { method: "HEAD" })
+      assert.strictEqual(head.status, 405, "the nexus rule answers")
+      const ping = await ocireg(["ping", started.host])
+      assert.strictEqual(ping.code, 0, ping.stderr)
+    } finally {
+      server.kill()
+    }
+  })
+})
+
 for (const dialect of RegistryTest.dialects) {
   describe(`ocireg against the ${dialect} dialect`, () => {
     let served: Served
