@@ -259,8 +259,13 @@ const headerDigest = (response: HttpClientResponse.HttpClientResponse, method: s
   })
 }
 
-/** Answers of registries (or proxies) without a manifest `HEAD`: `headManifest` falls back to `GET`. */
-const headUnsupported = [400, 405, 501]
+/**
+ * Answers to a manifest `HEAD` that `headManifest` checks with a `GET`: no `HEAD` at all (400,
+ * 405, 501), and 404, which older Nexus and Harbor and GAR (for some indexes) send to a `HEAD` of
+ * a manifest that a `GET` finds (crossplane/crossplane#3223, nicholas-fedor/watchtower#669). A
+ * `HEAD` carries no error body, so the `GET` also says what is really missing.
+ */
+const headUnsupported = [400, 404, 405, 501]
 
 /** Send a GET or HEAD for a manifest with the Accept header of every manifest type. */
 const requestManifest = (reference: ReferenceInput, method: "GET" | "HEAD", options: ManifestOptions) =>
@@ -341,8 +346,8 @@ export const getManifest = (
 /**
  * `HEAD /v2/<name>/manifests/<reference>`: the digest, media type and size of a manifest without
  * its body (a `HEAD` does not count against Docker Hub's pull limit). When the registry sends no
- * `Docker-Content-Digest` for a tag, or has no manifest `HEAD` (400, 405, 501), the manifest is
- * fetched and hashed instead.
+ * `Docker-Content-Digest` for a tag, or answers the `HEAD` with 400, 404, 405 or 501, the manifest
+ * is fetched and hashed instead (a `GET` that fails says why).
  *
  * @since 0.1.0
  * @category operations

@@ -126,7 +126,8 @@ export class AuthorizationError extends Schema.TaggedError<AuthorizationError>()
       return `${what} not found or access denied on ${this.registry}${scope}${suffix(this.detail)}`
     }
     const scope = this.scope ? ` for ${this.scope}` : ""
-    return `Access to ${this.registry} refused${scope} (${this.reason})${suffix(this.detail)}`
+    const where = this.repository ? `${this.repository} on ${this.registry}` : this.registry
+    return `Access to ${where} refused${scope} (${this.reason})${suffix(this.detail)}`
   }
 }
 

@@ -218,6 +218,7 @@ export const errorFromBody = (
     return new AuthorizationError({
       registry: context.registry,
       reason: "Denied",
+      repository: context.repository,
       detail: details[0]?.message || undefined
     })
   }

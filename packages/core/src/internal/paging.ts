@@ -9,6 +9,7 @@
  * @internal
  */
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -80,9 +81,34 @@ const fetchPage = <A>(request: PageRequest<A>, path: string) =>
         })
       )
     }
-    const next = yield* nextUrl(headerRecord(response)["link"], url, base)
-    return [page.right, next, url.href] as const
+    const linked = yield* nextUrl(headerRecord(response)["link"], url, base)
+    const next = Option.isSome(linked) ? linked : fullPageNext(page.right, url)
+    return [page.right, next, url.href, Option.isNone(linked) && Option.isSome(next)] as const
   }))
+
+/** The entries of a tags or catalog page. */
+const entriesOf = (page: unknown): ReadonlyArray<string> | undefined => {
+  if (typeof page !== "object" || page === null) return undefined
+  const entries = (page as { tags?: unknown }).tags ?? (page as { repositories?: unknown }).repositories
+  return Array.isArray(entries) ? entries as ReadonlyArray<string> : undefined
+}
+
+/**
+ * The next page of a full page that came without `Link`: `?last=<its last entry>` with the same
+ * `n`. Nexus group repositories page without sending `Link` (sonatype/nexus-public#117,
+ * NEXUS-35956); a page shorter than `n` is the last.
+ */
+const fullPageNext = (page: unknown, url: URL): Option.Option<string> => {
+  const n = Number(url.searchParams.get("n"))
+  const entries = entriesOf(page)
+  if (!Number.isInteger(n) || n <= 0 || entries === undefined || entries.length < n) return Option.none()
+  const last = entries[entries.length - 1]
+  if (typeof last !== "string") return Option.none()
+  const next = new URL(url.href)
+  next.searchParams.set("last", last)
+  next.searchParams.set("n", String(n))
+  return Option.some(next.href)
+}
 
 /** The next page's URL from `Link`, which must stay on the registry's origin. */
 const nextUrl = (link: string | undefined, url: URL, base: URL) => {
@@ -109,16 +135,28 @@ const nextUrl = (link: string | undefined, url: URL, base: URL) => {
   return Effect.succeed(Option.some(next))
 }
 
-/** A stream of decoded pages. */
+/**
+ * A stream of decoded pages. A page asked for without a `Link` (after a full page) that repeats
+ * the previous one (a registry that ignores `last`) ends the stream and is not emitted.
+ */
 export const pages = <A>(request: PageRequest<A>): Stream.Stream<A, RegistryError, RegistryClient> =>
   Stream.suspend(() => {
     const seen = new Set<string>()
-    return Stream.paginateEffect(
+    const guessed = new Set<string>()
+    let previous: ReadonlyArray<string> | undefined
+    return Stream.paginateChunkEffect(
       request.firstPath,
       (path) =>
-        Effect.map(fetchPage(request, path), ([page, next, visited]) => {
+        Effect.map(fetchPage(request, path), ([page, next, visited, nextGuessed]) => {
           seen.add(visited)
-          return [page, Option.filter(next, (url) => !seen.has(url))] as const
+          const entries = entriesOf(page)
+          const repeated = guessed.has(visited) && entries !== undefined && previous !== undefined &&
+            entries.length === previous.length && entries.every((e, i) => e === previous![i])
+          previous = entries
+          if (repeated) return [Chunk.empty<A>(), Option.none<string>()] as const
+          const following = Option.filter(next, (url) => !seen.has(url))
+          if (nextGuessed && Option.isSome(following)) guessed.add(following.value)
+          return [Chunk.of(page), following] as const
         })
     )
   })

@@ -237,3 +237,21 @@ describe("token realms", () => {
     }).pipe(Effect.provide(fake.layer))
   })
 })
+
+describe("identity tokens", () => {
+  it.effect("a refresh token the realm refuses with 400 invalid_grant is a rejected credential, looked up again", () => {
+    const fake = countingFake((r) => {
+      if (r.url.host === "auth.registry.test") {
+        return json({ error: "invalid_grant", error_description: "refresh token expired" }, { status: 400 })
+      }
+      return new Response("", { status: 401, headers: { "www-authenticate": challenge } })
+    }, { credential: CredentialStore.identityToken(Redacted.make("old-refresh"), "alice") })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(Registry.listAllTags("registry.test/app"))
+      assert.strictEqual(error._tag === "AuthenticationError" && error.reason, "RejectedCredentials", error.message)
+      assert.notInclude(error.message, "old-refresh")
+      yield* Effect.flip(Registry.listAllTags("registry.test/app"))
+      assert.strictEqual(fake.lookups(), 2)
+    }).pipe(Effect.provide(fake.layer))
+  })
+})

@@ -44,7 +44,8 @@ export const countingFake = (
 }
 
 /** The requests that went to `host`. */
-export const to = (log: ReadonlyArray<{ readonly url: URL }>, host: string) => log.filter((r) => r.url.host === host)
+export const to = <A extends { readonly url: URL }>(log: ReadonlyArray<A>, host: string): Array<A> =>
+  log.filter((r) => r.url.host === host)
 
 /** A recorded request with its body bytes. */
 export interface WithBody {

@@ -2,7 +2,7 @@
  * Upload size rules and mounts as real registries apply them: GHCR's 4 MiB per request, a proxy's
  * 413, ECR's `OCI-Chunk-Min-Length`, refused mounts, a relative `Location` after a redirected
  * `POST`. Each test failed before the matching fix in `internal/upload.ts` (or the default chunk
- * size in `RegistryClient.ts`), except where a test says it guards existing behaviour.
+ * size in `RegistryClient.ts`).
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as BlobSource from "@ocireg/core/BlobSource"
@@ -98,7 +98,7 @@ describe("upload size rules", () => {
     }).pipe(Effect.provide(fake.layer))
   }, { timeout: 30_000 })
 
-  it.effect("ECR: OCI-Chunk-Min-Length raises the browser's 4 MiB chunks to 5 MiB (guards existing behaviour)", () => {
+  it.effect("ECR: OCI-Chunk-Min-Length raises the browser's 4 MiB chunks to 5 MiB", () => {
     const server = uploadServer({ minChunk: 5 * MiB })
     const fake = bodyFake(server.handle, { client: { streamingUploads: false } })
     return Effect.gen(function*() {
