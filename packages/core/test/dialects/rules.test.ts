@@ -285,9 +285,6 @@ describe("harbor", () => {
 })
 
 describe("artifactory", () => {
-  const prefixed = (repository: string, suffix = "") =>
-    `${host}${RegistryTest.artifactoryPrefix}/${repository}${suffix}`
-
   it.effect("path-prefix: the registry answers only under its prefix", () =>
     Effect.gen(function*() {
       const service = yield* registry
@@ -304,10 +301,13 @@ describe("artifactory", () => {
     Effect.gen(function*() {
       const service = yield* registry
       for (const tag of ["a", "b", "c", "d", "e"]) seed(service, "team/app", tag)
-      const tags = yield* Registry.listAllTags(prefixed("team/app"), { pageSize: 2 })
+      // the client knows the prefix (RegistryClient option pathPrefix): references stay host/name
+      const tags = yield* Registry.listAllTags(ref("team/app"), { pageSize: 2 })
       assert.deepStrictEqual(tags, ["a", "b", "c", "d", "e"])
-      const manifest = yield* Registry.getManifest(prefixed("team/app", ":a"))
+      const manifest = yield* Registry.getManifest(ref("team/app", ":a"))
       assert.strictEqual(manifest.mediaType, "application/vnd.oci.image.manifest.v1+json")
+      const paths = service.requests().map((r) => r.path)
+      assert.isTrue(paths.every((p) => p.startsWith(`${RegistryTest.artifactoryPrefix}/`)), paths.join(" "))
     }).pipe(Effect.provide(dialectLayer("artifactory"))))
 })
 

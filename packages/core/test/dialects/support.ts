@@ -49,7 +49,12 @@ export const dialectLayer = (
   })
   const registry = RegistryTest.layer({ dialect, auth, tagDelete: true, ...options.registry })
   return Layer.mergeAll(
-    RegistryClient.layer({ retrySchedule: undefined, ...options.client }).pipe(Layer.provide(store)),
+    RegistryClient.layer({
+      retrySchedule: undefined,
+      // Artifactory's API lives under its path prefix: the client is told, references stay host/name
+      ...(dialect === "artifactory" ? { pathPrefix: { [host]: RegistryTest.artifactoryPrefix } } : {}),
+      ...options.client
+    }).pipe(Layer.provide(store)),
     Layer.empty
   ).pipe(Layer.provideMerge(registry), Layer.provideMerge(TestHasher))
 }

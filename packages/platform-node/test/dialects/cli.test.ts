@@ -102,7 +102,9 @@ describe("ocireg registry serve --dialect", () => {
   })
 })
 
-for (const dialect of RegistryTest.dialects) {
+// Artifactory is left out: the CLI has no option for a registry's path prefix yet (the library's
+// RegistryClient option pathPrefix; see docs/registries.md, "Left open").
+for (const dialect of RegistryTest.dialects.filter((d) => d !== "artifactory")) {
   describe(`ocireg against the ${dialect} dialect`, () => {
     let served: Served
     let digest: string

@@ -37,14 +37,16 @@ export const mountsOf = (dialect: RegistryTest.Dialect) => dialect !== "nexus"
 
 export interface Served {
   readonly running: RegistryServer.RunningServer
-  /** The registry part of references: `127.0.0.1:PORT`, with the path prefix for Artifactory. */
+  /** The registry part of references: `127.0.0.1:PORT` (the client knows Artifactory's path prefix). */
   readonly prefix: string
   readonly runtime: ManagedRuntime.ManagedRuntime<Layer.Layer.Success<ReturnType<typeof clientLayer>>, never>
   readonly close: () => Promise<void>
 }
 
-const clientLayer = (host: string) =>
-  NodeRegistry.layer().pipe(
+const clientLayer = (host: string, dialect: RegistryTest.Dialect = "distribution") =>
+  NodeRegistry.layer(
+    dialect === "artifactory" ? { pathPrefix: { [host]: RegistryTest.artifactoryPrefix } } : {}
+  ).pipe(
     Layer.provide(CredentialStore.layerStatic({ [host]: CredentialStore.basic("alice", Redacted.make(users.alice)) }))
   )
 
@@ -57,10 +59,10 @@ export const serve = async (dialect: RegistryTest.Dialect, options: RegistryTest
       Effect.provide(NodeHasher.layer)
     )
   )
-  const runtime = ManagedRuntime.make(clientLayer(running.host))
+  const runtime = ManagedRuntime.make(clientLayer(running.host, dialect))
   return {
     running,
-    prefix: dialect === "artifactory" ? `${running.host}${RegistryTest.artifactoryPrefix}` : running.host,
+    prefix: running.host,
     runtime,
     close: async () => {
       await runtime.dispose()
