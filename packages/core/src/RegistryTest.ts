@@ -5,6 +5,11 @@
  * codes, headers and `{"errors":[...]}` bodies distribution sends, and optional Basic or Bearer
  * (Docker token protocol) authentication.
  *
+ * With `dialect` it answers as another registry does (Docker Hub, GHCR, ECR, Google Artifact
+ * Registry, Azure Container Registry, Quay, Harbor, Artifactory, Nexus): a table of small rules,
+ * each citing its source (`dialectInfo`; docs/registries.md), blob downloads redirected to a
+ * storage origin with signed-URL semantics where the real registry redirects them.
+ *
  * The server is platform-free: `handle` answers a web `Request` with a `Response`. `layer` gives it
  * as an `HttpClient` that answers in memory, without sockets, for any host (`registry.test` by
  * convention); a platform package can serve `handle` over real HTTP.
@@ -77,7 +82,7 @@ export type Auth =
  * Amazon ECR, Google Artifact Registry, Azure Container Registry, Quay, Harbor, JFrog Artifactory
  * and Sonatype Nexus (see `dialectRules` and docs/registries.md).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export type Dialect = Dialects.DialectName
@@ -85,7 +90,7 @@ export type Dialect = Dialects.DialectName
 /**
  * Every dialect, `"distribution"` first.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category dialects
  */
 export const dialects: ReadonlyArray<Dialect> = Dialects.dialectNames
@@ -94,7 +99,7 @@ export const dialects: ReadonlyArray<Dialect> = Dialects.dialectNames
  * One rule of a dialect: what the registry does differently, and where that is documented or
  * reported.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface DialectRule {
@@ -106,7 +111,7 @@ export interface DialectRule {
 /**
  * The rules a dialect applies, with the registry's name and documentation.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category dialects
  */
 export const dialectInfo = (dialect: Dialect): {
@@ -130,7 +135,7 @@ export const dialectInfo = (dialect: Dialect): {
  * (`/artifactory/api/docker/docker-local`): its references look like
  * `host/artifactory/api/docker/docker-local/<name>` to clients that know the prefix.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category dialects
  */
 export const artifactoryPrefix: string = Dialects.artifactoryPrefix
