@@ -79,8 +79,43 @@ const toRequest = (req: Http.IncomingMessage, origin: string): Request => {
   return new Request(new URL(req.url ?? "/", origin), {
     method: req.method ?? "GET",
     headers,
-    ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {})
+    ...(hasBody ? { body: bodyStream(req), duplex: "half" } : {})
   } as RequestInit)
+}
+
+/**
+ * The request body as a web stream. Unlike `Readable.toWeb`, a stream the registry cancels (it
+ * answered before reading everything: a body over a dialect's limit) drains the rest quietly
+ * instead of throwing "Controller is already closed" from the socket's next chunk.
+ */
+const bodyStream = (req: Http.IncomingMessage): ReadableStream<Uint8Array> => {
+  let done = false
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      req.on("data", (chunk: Buffer) => {
+        if (done) return
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+        if ((controller.desiredSize ?? 1) <= 0) req.pause()
+      })
+      req.once("end", () => {
+        if (done) return
+        done = true
+        controller.close()
+      })
+      req.once("error", (error) => {
+        if (done) return
+        done = true
+        controller.error(error)
+      })
+    },
+    pull() {
+      req.resume()
+    },
+    cancel() {
+      done = true
+      req.resume()
+    }
+  }, { highWaterMark: 4 })
 }
 
 const send = async (response: Response, res: Http.ServerResponse) => {
