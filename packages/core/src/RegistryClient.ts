@@ -438,10 +438,13 @@ export const make = (options: Options = {}) =>
         yield* Effect.logDebug(`${request.method} ${displayUrl(url.href)} ${response.status}`)
         yield* noteWarnings(response)
         if (
-          request.method === "HEAD" && hops > 0 && url.origin !== origin && headRefusedByStorage.has(response.status)
+          request.method === "HEAD" &&
+          (response.status === 403 || (hops > 0 && url.origin !== origin && headRefusedByStorage.has(response.status)))
         ) {
           // A blob HEAD redirected to a storage URL signed for GET only (S3, GCS, Azure Blob answer
-          // 403): ask for its first byte instead, and answer the HEAD with what that says.
+          // 403): ask for its first byte instead, and answer the HEAD with what that says. A 403
+          // seen directly may be the same thing behind a platform that follows redirects itself
+          // (fetch in browsers); a registry that really refuses refuses the GET too.
           return yield* headByRangedGet(run, httpRequest, url, headers, response)
         }
         const location = headerRecord(response)["location"]
@@ -554,7 +557,7 @@ export const make = (options: Options = {}) =>
         }
         if (
           status === 400 && sameOrigin && canResend && !tried.reauthenticated && auth?._tag === "Bearer" &&
-          Option.isSome(header) && request.method !== "HEAD"
+          Option.isSome(header) && request.method !== "HEAD" && !request.acceptStatus?.includes(400)
         ) {
           // Some registries answer an expired or revoked token with 400 rather than 401: fetch a
           // new token once when the answer says the token is the problem.

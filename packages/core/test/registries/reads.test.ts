@@ -59,6 +59,32 @@ describe("blob HEAD redirected to signed storage", () => {
   })
 })
 
+describe("blob HEAD refused after a redirect the platform followed itself (fetch in browsers)", () => {
+  it.effect("a 403 to HEAD is checked with a ranged GET", () => {
+    const { layer } = fakeRegistry((r) => {
+      if (r.method === "HEAD") return new Response(null, { status: 403 })
+      if (r.headers["range"] === "bytes=0-0") {
+        return new Response(blobBytes.subarray(0, 1), {
+          status: 206,
+          headers: { "content-range": `bytes 0-0/${blobBytes.length}` }
+        })
+      }
+      return new Response("", { status: 404 })
+    })
+    return Effect.gen(function*() {
+      assert.strictEqual((yield* Registry.headBlob("registry.test/app", blobDigest)).size, blobBytes.length)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a registry that really refuses still fails with AuthorizationError", () => {
+    const { layer } = fakeRegistry(() => json({ errors: [{ code: "DENIED", message: "no" }] }, { status: 403 }))
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(Registry.headBlob("registry.test/app", blobDigest))
+      assert.strictEqual(error._tag, "AuthorizationError")
+    }).pipe(Effect.provide(layer))
+  })
+})
+
 const subject = `sha256:${"a".repeat(64)}`
 const referrer = {
   mediaType: "application/vnd.oci.image.manifest.v1+json",
@@ -106,6 +132,32 @@ describe("referrers discovery", () => {
       }).pipe(Effect.provide(layer))
     })
   }
+})
+
+describe("referrers discovery with tokens", () => {
+  it.effect("a 400 from the referrers endpoint to a valid token is no referrers API, not a token problem", () => {
+    const { layer, log } = fakeRegistry((r) => {
+      if (r.url.host === "auth.registry.test") return json({ token: "t" })
+      if (r.headers["authorization"] !== "Bearer t") {
+        return new Response("", {
+          status: 401,
+          headers: { "www-authenticate": `Bearer realm="https://auth.registry.test/token",service="registry.test"` }
+        })
+      }
+      if (r.url.pathname === `/v2/app/referrers/${subject}`) {
+        return json({ errors: [{ code: "UNSUPPORTED", message: "referrers" }] }, { status: 400 })
+      }
+      if (r.url.pathname === `/v2/app/manifests/sha256-${"a".repeat(64)}`) {
+        return new Response(fallbackIndex, { headers: { "content-type": "application/vnd.oci.image.index.v1+json" } })
+      }
+      return new Response("", { status: 404 })
+    }, { credentials })
+    return Effect.gen(function*() {
+      const found = yield* Registry.getReferrers(`registry.test/app@${subject}`)
+      assert.deepStrictEqual(found.map((d) => d.digest), [referrer.digest])
+      assert.strictEqual(to(log, "auth.registry.test").length, 1, "one token, no re-authentication")
+    }).pipe(Effect.provide(layer))
+  })
 })
 
 describe("manifest HEAD", () => {
