@@ -36,7 +36,9 @@ export default mergeConfig(
       hookTimeout: 120_000,
       ...(gate.enabled ?
         {
-          globalSetup: bench ? [] : ["../../test-support/browser/globalSetup.ts"],
+          globalSetup: bench
+            ? []
+            : ["../../test-support/browser/globalSetup.ts", "../../test-support/browser/dialectSetup.ts"],
           browser: {
             enabled: true,
             provider: "playwright",

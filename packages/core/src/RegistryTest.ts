@@ -5,6 +5,11 @@
  * codes, headers and `{"errors":[...]}` bodies distribution sends, and optional Basic or Bearer
  * (Docker token protocol) authentication.
  *
+ * With `dialect` it answers as another registry does (Docker Hub, GHCR, ECR, Google Artifact
+ * Registry, Azure Container Registry, Quay, Harbor, Artifactory, Nexus): a table of small rules,
+ * each citing its source (`dialectInfo`; docs/registries.md), blob downloads redirected to a
+ * storage origin with signed-URL semantics where the real registry redirects them.
+ *
  * The server is platform-free: `handle` answers a web `Request` with a `Response`. `layer` gives it
  * as an `HttpClient` that answers in memory, without sockets, for any host (`registry.test` by
  * convention); `layerHosts` puts several registries on their own hosts (and refuses any other
@@ -34,6 +39,7 @@ import * as Layer from "effect/Layer"
 import { currentHasher } from "./Digest.js"
 import * as Client from "./internal/testRegistry/client.js"
 import { settings } from "./internal/testRegistry/context.js"
+import * as Dialects from "./internal/testRegistry/dialects.js"
 import * as Hosts from "./internal/testRegistry/hosts.js"
 import type { ErrorCode } from "./internal/testRegistry/responses.js"
 import * as Seed from "./internal/testRegistry/seed.js"
@@ -74,12 +80,90 @@ export type Auth =
   | { readonly bearer: BearerOptions }
 
 /**
+ * A registry whose behaviour the test registry imitates. `"distribution"` (the default) is the
+ * CNCF distribution registry; the others add the rules of Docker Hub, GitHub Container Registry,
+ * Amazon ECR, Google Artifact Registry, Azure Container Registry, Quay, Harbor, JFrog Artifactory
+ * and Sonatype Nexus (see `dialectRules` and docs/registries.md).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Dialect = Dialects.DialectName
+
+/**
+ * Every dialect, `"distribution"` first.
+ *
+ * @since 0.1.0
+ * @category dialects
+ */
+export const dialects: ReadonlyArray<Dialect> = Dialects.dialectNames
+
+/**
+ * One rule of a dialect: what the registry does differently, and where that is documented or
+ * reported.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DialectRule {
+  readonly name: string
+  readonly summary: string
+  readonly source: string
+}
+
+/**
+ * The rules a dialect applies, with the registry's name and documentation.
+ *
+ * @since 0.1.0
+ * @category dialects
+ */
+export const dialectInfo = (dialect: Dialect): {
+  readonly title: string
+  readonly docs: string
+  /** The storage service blob downloads redirect to, if they do. */
+  readonly blobStorage: "s3" | "gcs" | "azure" | undefined
+  readonly rules: ReadonlyArray<DialectRule>
+} => {
+  const found = Dialects.dialects[dialect]
+  return {
+    title: found.title,
+    docs: found.docs,
+    blobStorage: Dialects.defaultsOf(found).blobStorage,
+    rules: found.rules.map(({ name, source, summary }) => ({ name, summary, source }))
+  }
+}
+
+/**
+ * The path prefix the `"artifactory"` dialect serves the API under
+ * (`/artifactory/api/docker/docker-local`): its references look like
+ * `host/artifactory/api/docker/docker-local/<name>` to clients that know the prefix.
+ *
+ * @since 0.1.0
+ * @category dialects
+ */
+export const artifactoryPrefix: string = Dialects.artifactoryPrefix
+
+/**
  * The behaviour of a test registry.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Options {
+  /**
+   * Which registry to imitate (default `"distribution"`). A dialect changes defaults (Docker Hub
+   * and GHCR default to Bearer auth with anonymous pull tokens, ECR to a 5 MiB minimum chunk) and
+   * adds its rules; options given explicitly win over a dialect's defaults.
+   */
+  readonly dialect?: Dialect | undefined
+  /**
+   * The origin of the storage service blob downloads redirect to, for dialects that redirect
+   * (default `https://<s3|gcs|azure>.storage.test`, answered by the same handler; `RegistryServer`
+   * serves it on a second loopback port).
+   */
+  readonly storageOrigin?: string | undefined
+  /** Whether answers carry CORS headers (any origin) and `OPTIONS` preflights are answered (default `false`). */
+  readonly cors?: boolean | undefined
   /** Default `"none"`. */
   readonly auth?: Auth | undefined
   /** Whether `/v2/<name>/referrers/<digest>` exists (default `true`); without it, 404 as old registries. */
@@ -331,7 +415,9 @@ const isService = (spec: HostSpec): spec is Service =>
  * `layerHosts({ "src.test": {}, "dst.test": { auth: { basic: { ci: "secret" } } } })`. A request
  * to any other host is refused: the client fails with a `TransportError` (`RequestFailed`), it is
  * never answered by one of them. Each value is the options of a fresh registry, or an existing
- * one (from `make`). `TestRegistries` gives them back by host.
+ * one (from `make`); options may name a `dialect`, and a dialect that redirects blob downloads gets
+ * its own storage origin (`https://<s3|gcs|azure>.storage.<host>`), served too. `TestRegistries`
+ * gives them back by host.
  *
  * @since 0.2.0
  * @category layers
@@ -341,14 +427,26 @@ export const layerHosts = (
 ): Layer.Layer<HttpClient.HttpClient | TestRegistries> =>
   Layer.effectContext(Effect.gen(function*() {
     const registries = new Map<string, Service>()
+    const storageHosts = new Map<string, Service>()
     for (const [host, spec] of Object.entries(hosts)) {
-      registries.set(host, isService(spec) ? spec : yield* make(spec))
+      if (isService(spec)) {
+        registries.set(host, spec)
+        continue
+      }
+      // a dialect that redirects blob downloads gets a storage origin of its own per host, routed
+      // to its registry like the host itself (two "dockerhub" hosts must not share one S3)
+      const storage = settings(spec).blobStorage
+      const origin = spec.storageOrigin ??
+        (storage === undefined ? undefined : `https://${storage}.storage.${new URL(`http://${host}`).hostname}`)
+      const registry = yield* make(origin === undefined ? spec : { ...spec, storageOrigin: origin })
+      registries.set(host, registry)
+      if (storage !== undefined && origin !== undefined) storageHosts.set(new URL(origin).host, registry)
     }
     const byKey = new Map([...registries].map(([host, registry]) => [Hosts.hostKey(host), registry]))
     return Context.make(TestRegistries, {
       hosts: [...registries.keys()],
       get: (host) => byKey.get(Hosts.hostKey(host))
-    }).pipe(Context.add(HttpClient.HttpClient, Client.make(Hosts.route(registries))))
+    }).pipe(Context.add(HttpClient.HttpClient, Client.make(Hosts.route(new Map([...registries, ...storageHosts])))))
   }))
 
 /**

@@ -44,6 +44,11 @@ export interface RunningServer {
   readonly port: number
   /** The registry behind it, for inspection. */
   readonly registry: RegistryTest.Service
+  /**
+   * `http://127.0.0.1:PORT2`: the storage service blob downloads redirect to, on its own port,
+   * when the dialect redirects them (Docker Hub, GHCR, ECR, GAR, ACR, Quay).
+   */
+  readonly storageUrl: string | undefined
 }
 
 /**
@@ -74,8 +79,43 @@ const toRequest = (req: Http.IncomingMessage, origin: string): Request => {
   return new Request(new URL(req.url ?? "/", origin), {
     method: req.method ?? "GET",
     headers,
-    ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {})
+    ...(hasBody ? { body: bodyStream(req), duplex: "half" } : {})
   } as RequestInit)
+}
+
+/**
+ * The request body as a web stream. Unlike `Readable.toWeb`, a stream the registry cancels (it
+ * answered before reading everything: a body over a dialect's limit) drains the rest quietly
+ * instead of throwing "Controller is already closed" from the socket's next chunk.
+ */
+const bodyStream = (req: Http.IncomingMessage): ReadableStream<Uint8Array> => {
+  let done = false
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      req.on("data", (chunk: Buffer) => {
+        if (done) return
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+        if ((controller.desiredSize ?? 1) <= 0) req.pause()
+      })
+      req.once("end", () => {
+        if (done) return
+        done = true
+        controller.close()
+      })
+      req.once("error", (error) => {
+        if (done) return
+        done = true
+        controller.error(error)
+      })
+    },
+    pull() {
+      req.resume()
+    },
+    cancel() {
+      done = true
+      req.resume()
+    }
+  }, { highWaterMark: 4 })
 }
 
 const send = async (response: Response, res: Http.ServerResponse) => {
@@ -96,29 +136,45 @@ const send = async (response: Response, res: Http.ServerResponse) => {
  */
 export const serve = (options: Options = {}): Effect.Effect<RunningServer, ServeError, Scope.Scope | Hasher> =>
   Effect.gen(function*() {
-    const registry = yield* RegistryTest.make(options)
     const hostname = options.hostname ?? "127.0.0.1"
-    const server = Http.createServer((req, res) => {
+    const hostOf = (port: number) => `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`
+    // both ports answer with the registry's handler, made once the storage port is known
+    const started: { registry?: RegistryTest.Service } = {}
+    const listener = (req: Http.IncomingMessage, res: Http.ServerResponse) => {
       const origin = `http://${req.headers.host ?? hostname}`
-      registry.handle(toRequest(req, origin)).then((response) => send(response, res)).catch(() => {
+      if (started.registry === undefined) return void res.writeHead(503).end()
+      started.registry.handle(toRequest(req, origin)).then((response) => send(response, res)).catch(() => {
         if (!res.headersSent) res.writeHead(500)
         res.end()
       })
-    })
-    const port = yield* Effect.acquireRelease(
-      Effect.async<number, ServeError>((resume) => {
-        server.once("error", (error) => resume(Effect.fail(new ServeError({ reason: error.message }))))
-        server.listen(options.port ?? 0, hostname, () => resume(Effect.succeed((server.address() as AddressInfo).port)))
-      }),
-      () =>
-        Effect.async<void>((resume) => {
-          server.closeAllConnections()
-          server.close(() => resume(Effect.void))
-        })
+    }
+    // the storage service of a dialect that redirects blob downloads: a second origin
+    const storagePort = RegistryTest.dialectInfo(options.dialect ?? "distribution").blobStorage === undefined
+      ? undefined
+      : yield* listen(Http.createServer(listener), hostname, 0)
+    const storageUrl = storagePort === undefined ? undefined : `http://${hostOf(storagePort)}`
+    const registry = yield* RegistryTest.make(
+      storageUrl === undefined ? options : { ...options, storageOrigin: storageUrl }
     )
-    const host = `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`
-    return { url: `http://${host}`, host, port, registry }
+    started.registry = registry
+    const port = yield* listen(Http.createServer(listener), hostname, options.port ?? 0)
+    const host = hostOf(port)
+    return { url: `http://${host}`, host, port, registry, storageUrl }
   })
+
+/** Listen on a port until the scope closes. */
+const listen = (server: Http.Server, hostname: string, port: number) =>
+  Effect.acquireRelease(
+    Effect.async<number, ServeError>((resume) => {
+      server.once("error", (error) => resume(Effect.fail(new ServeError({ reason: error.message }))))
+      server.listen(port, hostname, () => resume(Effect.succeed((server.address() as AddressInfo).port)))
+    }),
+    () =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+  )
 
 /**
  * The server as a layer.

@@ -77,6 +77,36 @@ describe("RegistryTest.layerHosts (friction 4)", () => {
     }))
 })
 
+describe("RegistryTest.layerHosts with dialects", () => {
+  it.effect("each host answers in its dialect, and each redirecting dialect gets its own storage origin", () =>
+    Effect.gen(function*() {
+      const registries = yield* RegistryTest.TestRegistries
+      const hub = registries.get("hub.test")!
+      const ecr = registries.get("ecr.test")!
+      const seeded = RegistryTest.seedImageInto(hub, { repository: "library/app", tags: ["1"] })
+      const copied = yield* Image.copy("hub.test/library/app:1", "ecr.test/mirror/app:1")
+      assert.strictEqual(copied.digest, seeded.digest)
+      assert.strictEqual(ecr.tags("mirror/app").get("1"), seeded.digest)
+      const layer = (yield* Image.resolve("ecr.test/mirror/app:1")).layers[0]!
+      const bytes = yield* Registry.getBlob("ecr.test/mirror/app:1", layer).pipe(
+        Stream.runFold(0, (n, chunk) => n + chunk.length)
+      )
+      assert.strictEqual(bytes, layer.size)
+      // both registries redirected blob reads, and the storage hosts they named were served
+      // (without them in the routing the redirect would be refused as an unknown host)
+      assert.isTrue(hub.requests().some((r) => r.status >= 300 && r.status < 400), "hub redirected")
+      assert.isTrue(ecr.requests().some((r) => r.status >= 300 && r.status < 400), "ecr redirected")
+    }).pipe(
+      Effect.provide(
+        client().pipe(
+          Layer.provideMerge(
+            RegistryTest.layerHosts({ "hub.test": { dialect: "dockerhub" }, "ecr.test": { dialect: "ecr" } })
+          )
+        )
+      )
+    ))
+})
+
 describe("RegistryTest.seedImage (friction 4)", () => {
   const stack = client().pipe(Layer.provideMerge(RegistryTest.layer()))
 

@@ -52,7 +52,8 @@ const isLoopback = (hostname: string): boolean =>
 
 /** The token realm: `https://<host>/token`, or `http` for a loopback host, unless configured. */
 export const realmOf = (context: ServerContext, url: URL): string =>
-  context.settings.realm ?? `${isLoopback(url.hostname) ? "http" : "https"}://${url.host}/token`
+  context.settings.realm ??
+    `${isLoopback(url.hostname) ? "http" : "https"}://${url.host}${context.settings.realmPath}`
 
 /** The `service` of the challenge and the token request: the host, unless configured. */
 export const serviceOf = (context: ServerContext, url: URL): string => context.settings.service ?? url.host
@@ -95,7 +96,8 @@ const unauthorized = (access: ReadonlyArray<Access>, challenge: string): Respons
 
 const quote = (value: string): string => `"${value.replace(/["\\]/g, "\\$&")}"`
 
-const bearerChallenge = (
+/** A `Bearer` challenge for the access a request needs, with an optional error. */
+export const bearerChallenge = (
   context: ServerContext,
   url: URL,
   access: ReadonlyArray<Access>,

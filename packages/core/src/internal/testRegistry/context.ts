@@ -6,6 +6,8 @@
  */
 import type { Algorithm, HashState } from "../../Digest.js"
 import type { Options } from "../../RegistryTest.js"
+import type { StorageKind } from "./blobStorage.js"
+import { defaultsOf, type Dialect, dialects } from "./dialects.js"
 import type { Storage } from "./storage.js"
 
 /** The options with their defaults applied. */
@@ -21,24 +23,46 @@ export interface Settings {
   readonly tokenExpiresIn: number
   readonly service: string | undefined
   readonly realm: string | undefined
+  /** The path of the token endpoint in the default realm (`/token`). */
+  readonly realmPath: string
+  readonly dialect: Dialect
+  /** The storage service blob downloads redirect to (when a dialect redirects them). */
+  readonly blobStorage: StorageKind | undefined
+  /** The origin of that storage service. */
+  readonly storageOrigin: string
+  /** The key signed storage URLs are signed with. */
+  readonly signingKey: string
+  /** Whether answers carry CORS headers and preflights are answered. */
+  readonly cors: boolean
 }
 
 /** 4 MiB, the manifest size limit of distribution and of the OCI distribution specification. */
 export const defaultMaxManifestSize = 4 * 1024 * 1024
 
-export const settings = (options: Options): Settings => ({
-  auth: options.auth ?? "none",
-  referrersApi: options.referrersApi ?? true,
-  deleteEnabled: options.deleteEnabled ?? true,
-  tagDelete: options.tagDelete ?? false,
-  monolithicPost: options.monolithicPost ?? true,
-  chunkMinLength: options.chunkMinLength,
-  pageSize: options.pageSize,
-  maxManifestSize: options.maxManifestSize ?? defaultMaxManifestSize,
-  tokenExpiresIn: options.tokenExpiresIn ?? 300,
-  service: options.service,
-  realm: options.realm
-})
+export const settings = (options: Options): Settings => {
+  const dialect = dialects[options.dialect ?? "distribution"] ?? dialects.distribution
+  const defaults = defaultsOf(dialect)
+  const blobStorage = defaults.blobStorage
+  return {
+    auth: options.auth ?? defaults.auth ?? "none",
+    referrersApi: options.referrersApi ?? defaults.referrersApi ?? true,
+    deleteEnabled: options.deleteEnabled ?? true,
+    tagDelete: options.tagDelete ?? false,
+    monolithicPost: options.monolithicPost ?? true,
+    chunkMinLength: options.chunkMinLength ?? defaults.chunkMinLength,
+    pageSize: options.pageSize,
+    maxManifestSize: options.maxManifestSize ?? defaultMaxManifestSize,
+    tokenExpiresIn: options.tokenExpiresIn ?? 300,
+    service: options.service,
+    realm: options.realm,
+    realmPath: defaults.realmPath ?? "/token",
+    dialect,
+    blobStorage,
+    storageOrigin: (options.storageOrigin ?? `https://${blobStorage ?? "s3"}.storage.test`).replace(/\/+$/, ""),
+    signingKey: randomHex(16),
+    cors: options.cors ?? false
+  }
+}
 
 /** The environment of the handlers. */
 export interface ServerContext {

@@ -9,6 +9,7 @@
 import type { Failure, LoggedRequest, Manifest, Service, Upload } from "../../RegistryTest.js"
 import * as Auth from "./auth.js"
 import * as Blobs from "./blobs.js"
+import * as BlobStorage from "./blobStorage.js"
 import { digestOf, type ServerContext } from "./context.js"
 import * as Listing from "./listing.js"
 import * as Manifests from "./manifests.js"
@@ -16,6 +17,36 @@ import * as Referrers from "./referrers.js"
 import * as Responses from "./responses.js"
 import { methods, requiredAccess, type Route, route as routeOf, validateName } from "./routing.js"
 import * as Uploads from "./uploads.js"
+
+/** The CORS headers of every answer, when CORS is on: any origin may read what a client needs. */
+const corsHeaders: Record<string, string> = {
+  "access-control-allow-origin": "*",
+  "access-control-expose-headers": [
+    "docker-content-digest",
+    "docker-distribution-api-version",
+    "docker-upload-uuid",
+    "location",
+    "link",
+    "range",
+    "content-range",
+    "content-length",
+    "content-type",
+    "etag",
+    "www-authenticate",
+    "oci-subject",
+    "oci-chunk-min-length",
+    "oci-filters-applied",
+    "retry-after",
+    "warning"
+  ].join(", ")
+}
+
+/** The answer to a CORS preflight. */
+const preflightHeaders: Record<string, string> = {
+  "access-control-allow-methods": "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+  "access-control-allow-headers": "authorization, accept, content-type, content-range, range, if-match, if-none-match",
+  "access-control-max-age": "600"
+}
 
 interface PendingFailure {
   readonly failure: Failure
@@ -81,13 +112,34 @@ export const makeService = (context: ServerContext): Service => {
   const auth = context.settings.auth
   const bearer = auth !== "none" && "bearer" in auth ? auth.bearer : undefined
 
-  const dispatch = async (request: Request, url: URL): Promise<Response> => {
+  const rules = context.settings.dialect.rules
+
+  /** The endpoint's answer, changed by the dialect's rules. */
+  const after = async (route: Route, request: Request, response: Response): Promise<Response> => {
+    let current = response
+    for (const rule of rules) {
+      if (rule.afterEndpoint !== undefined) current = await rule.afterEndpoint(context, route, request, current)
+    }
+    return current
+  }
+
+  const dispatch = async (request: Request, original: URL): Promise<Response> => {
     const method = request.method
-    const pending = failures.find((p) => p.failure.match?.({ method, path: url.pathname }) ?? true)
+    const pending = failures.find((p) => p.failure.match?.({ method, path: original.pathname }) ?? true)
     if (pending !== undefined) {
       pending.remaining -= 1
       if (pending.remaining <= 0) failures = failures.filter((p) => p !== pending)
       return failureResponse(pending.failure)
+    }
+    let url = original
+    for (const rule of rules) {
+      const rewritten = rule.rewrite?.(context, url)
+      if (rewritten === "NotFound") return Responses.notFoundPage()
+      if (rewritten !== undefined) url = rewritten
+    }
+    for (const rule of rules) {
+      const answer = rule.beforeRoute?.(context, request, url)
+      if (answer !== undefined) return answer
     }
     const route = routeOf(url.pathname)
     if (route._tag === "NotFound" || (route._tag === "Referrers" && !context.settings.referrersApi)) {
@@ -96,7 +148,7 @@ export const makeService = (context: ServerContext): Service => {
     if (route._tag === "Token") {
       if (bearer === undefined) return Responses.notFoundPage()
       if (!methods(route).includes(method)) return Responses.fail(405, "UNSUPPORTED")
-      return Auth.tokenEndpoint(context, tokens, bearer, request, url)
+      return after(route, request, await Auth.tokenEndpoint(context, tokens, bearer, request, url))
     }
     if (!methods(route).includes(method)) return Responses.fail(405, "UNSUPPORTED")
     if ("name" in route) {
@@ -104,20 +156,43 @@ export const makeService = (context: ServerContext): Service => {
       if (reason !== undefined) return Responses.fail(400, "NAME_INVALID", { name: route.name, reason })
     }
     const outcome = Auth.authorize(context, tokens, request, url, requiredAccess(route, method))
-    if (outcome._tag === "Denied") return outcome.response
-    return endpoint(context, route, outcome.identity, request, url)
+    if (outcome._tag === "Denied") {
+      return rules.reduce((answer, rule) => rule.denied?.(context, request, answer) ?? answer, outcome.response)
+    }
+    let current = request
+    for (const rule of rules) {
+      const answer = await rule.beforeEndpoint?.(context, route, current, outcome.identity)
+      if (answer instanceof Response) return answer
+      if (answer !== undefined) current = answer
+    }
+    let endpointUrl = url
+    if (current !== request) {
+      endpointUrl = new URL(current.url)
+      endpointUrl.pathname = url.pathname
+    }
+    return after(route, current, await endpoint(context, route, outcome.identity, current, endpointUrl))
   }
 
   const handle = async (request: Request): Promise<Response> => {
     const url = new URL(request.url)
+    const cors = context.settings.cors
     let response: Response
     try {
-      response = await dispatch(request, url)
+      if (cors && request.method === "OPTIONS") {
+        response = Responses.empty(204, preflightHeaders)
+      } else if (BlobStorage.isStorageRequest(context, url)) {
+        response = BlobStorage.handle(context, request, url)
+      } else {
+        response = await dispatch(request, url)
+      }
     } catch (cause) {
       response = Responses.fail(500, "UNKNOWN", String(cause))
     }
-    if (url.pathname.startsWith("/v2")) {
+    if (url.pathname.startsWith("/v2") || url.pathname.includes("/v2/")) {
       response.headers.set("docker-distribution-api-version", "registry/2.0")
+    }
+    if (cors) {
+      for (const [name, value] of Object.entries(corsHeaders)) response.headers.set(name, value)
     }
     if (request.method === "HEAD") response = Responses.withoutBody(response)
     log.push({ method: request.method, path: url.pathname, search: url.search, status: response.status })

@@ -5,6 +5,7 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as RegistryTest from "@ocireg/core/RegistryTest"
 import * as Effect from "effect/Effect"
 import * as NodeHasher from "../../NodeHasher.js"
 import * as RegistryServer from "../../RegistryServer.js"
@@ -20,12 +21,29 @@ const address = Options.text("address").pipe(
   Options.withDescription("address to listen on (default 127.0.0.1)")
 )
 
-const serve = Command.make("serve", { port, address }, (args) =>
+const dialect = Options.choice("dialect", RegistryTest.dialects).pipe(
+  Options.withDefault("distribution" as const),
+  Options.withDescription("answer as this registry does (default distribution; see docs/registries.md)")
+)
+
+const serve = Command.make("serve", { port, address, dialect }, (args) =>
   Effect.gen(function*() {
     const global = yield* root
-    const running = yield* RegistryServer.serve({ port: args.port, hostname: args.address, tagDelete: true })
-    yield* result(global.json, { url: running.url, host: running.host }, () => [
-      `serving an in-memory registry at ${running.url} (Ctrl-C to stop)`
+    const running = yield* RegistryServer.serve({
+      port: args.port,
+      hostname: args.address,
+      tagDelete: true,
+      dialect: args.dialect
+    })
+    const prefix = args.dialect === "artifactory" ? RegistryTest.artifactoryPrefix : ""
+    yield* result(global.json, {
+      url: running.url,
+      host: running.host,
+      dialect: args.dialect,
+      ...(prefix !== "" ? { pathPrefix: prefix } : {}),
+      ...(running.storageUrl !== undefined ? { storageUrl: running.storageUrl } : {})
+    }, () => [
+      `serving an in-memory registry at ${running.url}${prefix} (${args.dialect} dialect; Ctrl-C to stop)`
     ])
     return yield* Effect.never
   }).pipe(Effect.scoped, Effect.provide(NodeHasher.layer))).pipe(
