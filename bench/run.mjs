@@ -862,7 +862,8 @@ const main = async () => {
         perRequestRows
       )
     }\n\n`
-  const markdown = `## Benchmark results\n\n${table}\n\n${perRequest}${notes}\n\n### Targets of issue 7\n\n${targets}\n`
+  const markdown =
+    `## Benchmark results\n\n${table}\n\n${perRequest}${notes}\n\n### Targets of issue 15\n\n${targets}\n`
   console.log(`\n${markdown}`)
   await fs.writeFile(options.results, `<!-- written by \`npm run bench\` (bench/run.mjs) -->\n${markdown}`)
   log(`written to ${path.relative(process.cwd(), options.results)}`)
@@ -894,75 +895,111 @@ const perRequestSummary = (samples) => {
   return { head: of("head"), get: of("get"), blob: of("blob") }
 }
 
-/** The targets of issue 7 that this run's figures can decide. */
+/** The targets of issue 15 that this run's figures can decide. */
 const evaluateTargets = (f, allCases) => {
   const lines = []
   const check = (label, ok, detail) =>
     lines.push(`- ${ok === undefined ? "n/a" : ok ? "met" : "**missed**"}: ${label}${detail ? ` (${detail})` : ""}`)
+  /** How many times faster `a` is than `b` (b's time / a's time). */
   const ratio = (a, b) => (f[a] && f[b] ? f[b].seconds / f[a].seconds : undefined)
-  for (const id of ["1a", "1b"]) {
-    if (!f[`${id}/ocireg`]) continue
-    const r = ratio(`${id}/ocireg`, `${id}/node-http`)
-    check(`${id} pull ≥ 0.9× node:http + sha256`, r === undefined ? undefined : r >= 0.9, r && `${fmt(r)}×`)
+  const x = (r) => (r === undefined ? undefined : `${fmt(r)}×`)
+  if (f["1a/ocireg"]) {
+    const r = ratio("1a/ocireg", "1a/node-http")
+    check("1a verified pull to nowhere ≥ 0.95× node:http + sha256", r === undefined ? undefined : r >= 0.95, x(r))
     for (const npm of ["drc", "snyk"]) {
-      const rn = ratio(`${id}/ocireg`, `${id}/${npm}`)
-      if (rn !== undefined) check(`${id} pull faster than ${npm}`, rn > 1, `${fmt(rn)}×`)
+      const rn = ratio("1a/ocireg", `1a/${npm}`)
+      if (rn !== undefined) check(`1a faster than ${npm}`, rn > 1, x(rn))
     }
-    const rs = ratio(`${id}/ocireg`, `${id}/skopeo`)
-    if (rs !== undefined) check(`${id} pull ≥ 2× skopeo`, rs >= 2, `${fmt(rs)}×`)
-  }
-  for (const id of ["2a", "2b"]) {
-    const r = f[`${id}/ocireg`] && f["2a/curl"] ? f["2a/curl"].seconds / f[`${id}/ocireg`].seconds : undefined
-    if (f[`${id}/ocireg`]) {
-      check(`${id} push ≥ 0.95× curl's upload`, r === undefined ? undefined : r >= 0.95, r && `${fmt(r)}×`)
-    }
-  }
-  if (f["3/ocireg"]) {
-    const r = ratio("3/ocireg", "3/skopeo")
+    const cpu = f["1a/node-http"] ? f["1a/ocireg"].cpu / f["1a/node-http"].cpu : undefined
     check(
-      `3 copy ${sizeLabelOf(options.sizeMiB)} faster than skopeo`,
-      r === undefined ? undefined : r > 1,
-      r && `${fmt(r)}×`
+      "1a CPU ≤ 1.3× the reference's",
+      cpu === undefined ? undefined : cpu <= 1.3,
+      cpu && `${fmt(f["1a/ocireg"].cpu)} s / ${fmt(f["1a/node-http"].cpu)} s = ${fmt(cpu)}×`
     )
   }
-  for (const id of ["4a", "4b"]) {
-    if (!f[`${id}/ocireg`]) continue
-    const r = ratio(`${id}/ocireg`, `${id}/skopeo`)
+  if (f["1b/ocireg"]) {
+    const r = ratio("1b/ocireg", "1b/node-http")
+    check("1b getBlob to a file ≥ 1.3× node:http → file", r === undefined ? undefined : r >= 1.3, x(r))
+    const rs = ratio("1b/ocireg", "1b/skopeo")
+    check("1b getBlob to a file ≥ 2× skopeo", rs === undefined ? undefined : rs >= 2, x(rs))
+  }
+  if (f["1b/ocireg-cli-pull"]) {
+    const r = ratio("1b/ocireg-cli-pull", "1b/skopeo")
+    check("1b CLI pull to a layout ≥ 1.5× skopeo", r === undefined ? undefined : r >= 1.5, x(r))
+  }
+  for (const key of ["ocireg", "ocireg-cli"]) {
+    if (!f[`4a/${key}`]) continue
+    const r = ratio(`4a/${key}`, "4a/skopeo")
+    check(`4a copy 50 × 1 MiB (${key}) in half of skopeo's time`, r === undefined ? undefined : r >= 2, x(r))
+  }
+  for (const key of ["ocireg", "ocireg-cli"]) {
+    if (!f[`4b/${key}`]) continue
+    const r = ratio(`4b/${key}`, "4b/skopeo")
     check(
-      `${id} copy 50 × 1 MiB in at most half of skopeo's time`,
-      r === undefined ? undefined : r >= 2,
-      r && `${fmt(r)}×`
+      `4b mount copy (${key}) ≤ 0.7× skopeo's time`,
+      r === undefined ? undefined : 1 / r <= 0.7,
+      r && `${fmt(1 / r)}× skopeo's time`
+    )
+  }
+  const tagsCase = f["5b/ocireg"] ? "5b" : f["5a/ocireg"] ? "5a" : undefined
+  if (tagsCase) {
+    const r = ratio(`${tagsCase}/ocireg`, `${tagsCase}/node-http`)
+    check("5 list 10,000 tags ≥ 0.8× node:http (library)", r === undefined ? undefined : r >= 0.8, x(r))
+  }
+  if (f["5b/ocireg-cli"]) {
+    const r = ratio("5b/ocireg-cli", "5b/skopeo")
+    check(
+      "5 CLI tags within 2× of skopeo's time",
+      r === undefined ? undefined : r >= 0.5,
+      r && `${fmt(1 / r)}× skopeo's time`
+    )
+  }
+  for (const key of ["ocireg", "ocireg-cli"]) {
+    const s = f[`4a/${key}`]?.sockets
+    if (s === undefined) continue
+    const most = Math.max(0, ...Object.values(s.most))
+    check(
+      `4a one socket per origin and concurrency slot over a whole copy (${key}; 8 slots per registry)`,
+      most <= 8,
+      `most sockets to one registry in a run: ${most}`
     )
   }
   const big = Object.entries(f).filter(([key]) => /^(1a|1b|2a|2b|3)\/ocireg/.test(key))
   if (big.length > 0) {
-    const worst = Math.max(...big.map(([, s]) => s.peakRssMB))
+    const worst = big.reduce((w, e) => (e[1].peakRssMB > w[1].peakRssMB ? e : w))
     check(
       "peak RSS under 150 MB in every large-layer case (ocireg library and CLI rows)",
-      worst < 150,
-      `highest ${fmt(worst, 0)} MB`
+      worst[1].peakRssMB < 150,
+      `highest ${fmt(worst[1].peakRssMB, 0)} MB, ${worst[0]}`
     )
   }
-  const tokenRows = allCases.flatMap((c) =>
-    c.clients.filter((k) => k.ocireg && k.samples.length > 0).map((k) => [c.id, k.samples])
-  )
-  if (tokenRows.length > 0) {
-    const detail = tokenRows.map(([id, samples]) => `${id}: ${[...new Set(samples.map((s) => s.tokens))].join("/")}`)
-      .join(", ")
-    if (options.auth === "token") {
-      const repeated = tokenRows.reduce((n, [, samples]) => n + samples.reduce((m, s) => m + s.repeatedTokens, 0), 0)
+  const perRequest = f["6/ocireg"]?.perRequest
+  if (perRequest) {
+    for (
+      const [kind, label] of [["head", "manifest HEAD"], ["get", "manifest GET"], ["blob", "verified 1 KiB blob GET"]]
+    ) {
+      const ms = perRequest[kind].cpuMs
+      const bare = f["6/node-http"]?.perRequest?.[kind].cpuMs
       check(
-        "tokens: one per (registry, scope set) per run",
-        repeated === 0,
-        `tokens per run ${detail}; ${repeated} fetched again for a scope set already held`
-      )
-    } else {
-      check(
-        "tokens: one per (registry, scope set) per run",
-        undefined,
-        `open registries, no tokens (${detail}); rerun with --auth token to check it`
+        `6 ≤ 0.3 ms CPU per ${label}`,
+        ms <= 0.3,
+        `${fmt(ms, 3)} ms${bare === undefined ? "" : `; bare node:http ${fmt(bare, 3)} ms in the same run`}`
       )
     }
+  }
+  const tokenRows = allCases.flatMap((c) =>
+    c.clients.filter((k) => k.ocireg && k.samples.length > 0 && k.samples[0].tokens !== undefined)
+      .map((k) => [c.id, k.samples])
+  )
+  if (tokenRows.length > 0 && options.auth === "token") {
+    const detail = tokenRows.map(([id, samples]) => `${id}: ${[...new Set(samples.map((s) => s.tokens))].join("/")}`)
+      .join(", ")
+    const repeated = tokenRows.reduce((n, [, samples]) => n + samples.reduce((m, s) => m + s.repeatedTokens, 0), 0)
+    check(
+      "tokens: one per (registry, scope set) per run",
+      repeated === 0,
+      `tokens per run ${detail}; ${repeated} fetched again for a scope set already held`
+    )
   }
   return lines.join("\n")
 }

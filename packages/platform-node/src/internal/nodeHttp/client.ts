@@ -261,7 +261,7 @@ class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpC
       let result: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<HttpClientError.ResponseError>> | undefined
       this.reader.pull((pulled: Pulled) => {
         const effect = pulled._tag === "Bytes"
-          ? Effect.succeed(Chunk.of(pulled.bytes))
+          ? Effect.succeed(Chunk.unsafeFromArray(pulled.pieces))
           : pulled._tag === "End"
           ? Effect.fail(Option.none())
           : Effect.fail(Option.some(this.error(pulled.cause)))
@@ -284,14 +284,25 @@ class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpC
 
   private cachedBytes: Effect.Effect<Uint8Array, HttpClientError.ResponseError> | undefined
   private get bytes(): Effect.Effect<Uint8Array, HttpClientError.ResponseError> {
-    return this.cachedBytes ??= Stream.runCollect(this.stream).pipe(
-      Effect.map((chunks) => {
-        if (chunks.length === 1) return Chunk.unsafeHead(chunks)
-        return new Uint8Array(Buffer.concat(Chunk.toReadonlyArray(chunks)))
-      }),
-      Effect.cached,
-      Effect.runSync
-    )
+    // read whole without a Stream: the manifests, tokens and error bodies read this way are small
+    const read = Effect.async<Uint8Array, HttpClientError.ResponseError>((resume) => {
+      const parts: Array<Uint8Array> = []
+      const next = (): void =>
+        this.reader.pull((pulled) => {
+          if (pulled._tag === "Bytes") {
+            parts.push(...pulled.pieces)
+            return next()
+          }
+          if (pulled._tag === "Error") return resume(Effect.fail(this.error(pulled.cause)))
+          resume(Effect.succeed(parts.length === 1 ? parts[0]! : new Uint8Array(Buffer.concat(parts))))
+        })
+      next()
+      return Effect.sync(() => {
+        this.reader.cancelPull()
+        if (!this.reader.done) this.req.destroy()
+      })
+    })
+    return this.cachedBytes ??= Effect.runSync(Effect.cached(read))
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
