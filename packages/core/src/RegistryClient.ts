@@ -35,7 +35,7 @@ import {
   TokenKey
 } from "./internal/auth.js"
 import { bearerError, mergeScopes, parseChallenges, parseScopes } from "./internal/challenge.js"
-import { discard, displayUrl, headerRecord, responseError, transportError } from "./internal/http.js"
+import { discard, displayUrl, headerRecord, responseError, timeoutFail, transportError } from "./internal/http.js"
 import {
   type AuthenticationError,
   AuthenticationError as AuthenticationErrorClass,
@@ -363,7 +363,7 @@ export const make = (options: Options = {}) =>
           ? client.execute(httpRequest)
           : Scope.extend(scopedClient.execute(httpRequest), request.abortScope)).pipe(
             Effect.mapError(transportError(request.method, url.href)),
-            Effect.timeoutFail({
+            timeoutFail({
               duration: resolved.requestTimeout,
               onTimeout: () =>
                 new TransportError({
