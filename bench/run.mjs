@@ -4,8 +4,8 @@
 // several times with its clients in rotating order; medians are printed as a Markdown table and
 // written to bench/results.md.
 //
-//   node bench/run.mjs [--cases 1,2,3,4,5] [--reps 3] [--size-mib 1024] [--auth none|token]
-//                      [--tags 10000] [--no-npm] [--no-cli] [--out-dir DIR] [--results FILE]
+//   node bench/run.mjs [--cases 1,2,3,4,5,6] [--reps 3] [--size-mib 1024] [--auth none|token]
+//                      [--tags 10000] [--requests 1000] [--no-npm] [--no-cli] [--out-dir DIR] [--results FILE]
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -27,11 +27,13 @@ const cliBin = path.join(rootDir, "packages", "platform-node", "dist", "ocireg.m
 // ---------------------------------------------------------------------------------------------
 
 const usage = `usage: node bench/run.mjs [options]
-  --cases 1,2,3,4,5   which cases (1 pull, 2 push, 3 copy 1 GiB, 4 copy 50 x 1 MiB, 5 tags)
+  --cases 1,2,3,4,5,6 which cases (1 pull, 2 push, 3 copy 1 GiB, 4 copy 50 x 1 MiB, 5 tags,
+                      6 per-request CPU: sequential HEAD/GET manifest and verified 1 KiB blob GETs)
   --reps N            runs of each client per case (default 3; the median is reported)
   --size-mib N        size of the large layer (default 1024)
   --auth none|token   open registries (default) or token auth through a local token server
   --tags N            tags to list in case 5 (default 10000)
+  --requests N        sequential requests of each kind in case 6 (default 1000)
   --no-npm            skip the npm clients (docker-registry-client, @snyk/docker-registry-v2-client)
   --no-cli            skip the ocireg CLI rows
   --out-dir DIR       where pulls write their files (default /dev/shm when there, else the temp dir)
@@ -39,11 +41,12 @@ const usage = `usage: node bench/run.mjs [options]
 
 const parseOptions = (argv) => {
   const o = {
-    cases: [1, 2, 3, 4, 5],
+    cases: [1, 2, 3, 4, 5, 6],
     reps: 3,
     sizeMiB: 1024,
     auth: "none",
     tags: 10000,
+    requests: 1000,
     npm: true,
     cli: true,
     outDir: undefined,
@@ -55,7 +58,7 @@ const parseOptions = (argv) => {
     const value = () => inline ?? argv[++i]
     switch (name) {
       case "--cases":
-        o.cases = value().split(",").map((s) => Number(s.trim())).filter((n) => n >= 1 && n <= 5)
+        o.cases = value().split(",").map((s) => Number(s.trim())).filter((n) => n >= 1 && n <= 6)
         break
       case "--reps":
         o.reps = Math.max(1, Number(value()))
@@ -68,6 +71,9 @@ const parseOptions = (argv) => {
         break
       case "--tags":
         o.tags = Math.max(1, Number(value()))
+        break
+      case "--requests":
+        o.requests = Math.max(1, Number(value()))
         break
       case "--no-npm":
         o.npm = false
@@ -120,11 +126,18 @@ const nodeSample = (m, extra = {}) => ({
   cpuSeconds: m.cpuSeconds,
   tokens: m.json.tokens,
   requests: m.json.requests,
+  sockets: m.sockets,
   ...extra
 })
 
 /** A sample of a whole process (skopeo, the ocireg CLI): its wall time. */
-const processSample = (m, bytes) => ({ seconds: m.wallSeconds, bytes, rssKB: m.rssKB, cpuSeconds: m.cpuSeconds })
+const processSample = (m, bytes) => ({
+  seconds: m.wallSeconds,
+  bytes,
+  rssKB: m.rssKB,
+  cpuSeconds: m.cpuSeconds,
+  sockets: m.sockets
+})
 
 /** A sample from curl `-w "%{time_total} ..."`. */
 const curlSample = (m, bytes, extraSeconds = 0) => ({
@@ -134,8 +147,22 @@ const curlSample = (m, bytes, extraSeconds = 0) => ({
   cpuSeconds: m.cpuSeconds
 })
 
-const node = (script, args, opts) => measure(process.execPath, [path.join(casesDir, script), ...args], opts)
-const cli = (args) => measure(process.execPath, [cliBin, "--json", ...args])
+/**
+ * Measure a node process with `lib/socketReport.mjs` preloaded: the result's `sockets` holds the
+ * TCP connections it opened per origin.
+ */
+const countingSockets = async (args, opts = {}) => {
+  const file = path.join(os.tmpdir(), `ocireg-bench-sockets-${process.pid}-${Math.random().toString(36).slice(2)}`)
+  const m = await measure(process.execPath, ["--import", path.join(benchDir, "lib", "socketReport.mjs"), ...args], {
+    ...opts,
+    env: { ...opts.env, OCIREG_BENCH_SOCKETS: file }
+  })
+  const sockets = await fs.readFile(file, "utf8").then(JSON.parse, () => undefined)
+  await fs.rm(file, { force: true })
+  return { ...m, sockets }
+}
+const node = (script, args, opts) => countingSockets([path.join(casesDir, script), ...args], opts)
+const cli = (args) => countingSockets([cliBin, "--json", ...args])
 const skopeo = (args) =>
   measure("skopeo", [
     "--insecure-policy",
@@ -240,6 +267,15 @@ const main = async () => {
     log(`  ${options.tags} tags in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
   }
 
+  let req
+  if (wants(6)) {
+    log("seeding A/requests:latest (one 1 KiB layer)")
+    const layer = await img.uploadBytes(A, "requests", randomBytes(1024))
+    const image = img.makeImage([layer], "requests")
+    await img.pushImage(A, "requests", "latest", image)
+    req = { layer, image }
+  }
+
   // --- npm clients -----------------------------------------------------------------------------
   let deps = { dir: undefined, reason: "skipped (--no-npm)" }
   if (wants(1) && options.npm) deps = await installNpmClients()
@@ -295,6 +331,12 @@ const main = async () => {
           key: "node-http",
           label: "node:http + node:crypto sha256 (one-core reference)",
           run: async () => nodeSample(await node("node-http.mjs", ["pull", url, big.digest, "null", bearer(A, "big")]))
+        },
+        {
+          key: "undici",
+          label: "undici Pool.request + node:crypto sha256 (the other bare transport)",
+          run: async () =>
+            nodeSample(await node("node-http.mjs", ["pull-undici", url, big.digest, "null", bearer(A, "big")]))
         },
         {
           key: "ocireg",
@@ -623,6 +665,40 @@ const main = async () => {
     }
   }
 
+  // --- case 6: per-request CPU ---------------------------------------------------------------------
+  if (wants(6)) {
+    const repo = `${A.host}/requests`
+    const row = (key, label) => ({
+      key,
+      label,
+      ocireg: key.startsWith("ocireg") ? true : undefined,
+      run: async () => {
+        const m = await node("requests.mjs", [
+          key,
+          repo,
+          "latest",
+          req.image.digest,
+          req.layer.digest,
+          String(req.layer.size),
+          String(options.requests)
+        ])
+        return nodeSample(m, { bytes: 0, perRequest: { head: m.json.head, get: m.json.get, blob: m.json.blob } })
+      }
+    })
+    addCase({
+      id: "6",
+      title: `${options.requests} × (HEAD manifest, GET manifest, GET 1 KiB blob verified), sequential`,
+      reference: "node-http",
+      tags: true,
+      clients: [
+        row("node-http", "node:http keep-alive Agent, bare (reference)"),
+        row("undici", "undici Pool.request, bare"),
+        row("ocireg", "ocireg headManifest / getManifest / getBlob (NodeRegistry.layer: NodeHttpClient)"),
+        row("ocireg-platform", "ocireg, the same on @effect/platform-node's undici client (http: \"platform\")")
+      ]
+    })
+  }
+
   // --- run ---------------------------------------------------------------------------------------
   for (const c of cases) {
     log(`case ${c.id}: ${c.title}`)
@@ -666,6 +742,8 @@ const main = async () => {
       rssMB: median(k.samples.map((s) => (s.rssKB === undefined ? undefined : s.rssKB / 1024))),
       peakRssMB: Math.max(...k.samples.map((s) => (s.rssKB ?? 0) / 1024)),
       cpu: median(k.samples.map((s) => s.cpuSeconds)),
+      sockets: socketSummary(k.samples),
+      perRequest: perRequestSummary(k.samples),
       tokens: k.samples.map((s) => s.serverTokens ?? s.tokens).filter((t) => t !== undefined)
     }
   }
@@ -682,7 +760,7 @@ const main = async () => {
       const label = k.label
       if (k.samples.length === 0) {
         const reason = k.unavailable ?? k.errors[0] ?? "not run"
-        rows.push([`${c.id} ${c.title}`, label, `n/a (${reason})`, "", "", "", "", ""])
+        rows.push([`${c.id} ${c.title}`, label, `n/a (${reason})`, "", "", "", "", "", ""])
         continue
       }
       const s = summary(k)
@@ -699,11 +777,31 @@ const main = async () => {
         ratio,
         fmt(s.peakRssMB, 0),
         fmt(s.cpu),
-        tokensCell
+        tokensCell,
+        s.sockets === undefined ? "—" : s.sockets.text
       ])
     }
   }
-  const header = ["case", "client", "median s", "MB/s", "ratio vs reference", "peak RSS MB", "CPU s", "tokens/run"]
+  const header = [
+    "case",
+    "client",
+    "median s",
+    "MB/s",
+    "ratio vs reference",
+    "peak RSS MB",
+    "CPU s",
+    "tokens/run",
+    "sockets/origin"
+  ]
+  const originName = (origin) =>
+    origin === A.host
+      ? "A"
+      : B && origin === B.host
+      ? "B"
+      : tokens && origin === new URL(tokens.realm).host
+      ? "token"
+      : origin
+  for (const row of rows) row[8] = row[8]?.replace(/\{([^}]+)\}/g, (_, origin) => originName(origin))
   const table = markdownTable(header, rows)
   const targets = evaluateTargets(figures, cases)
   const loadAfter = os.loadavg()
@@ -730,86 +828,178 @@ const main = async () => {
       ? "- tokens/run: tokens the local token server issued during each run (ocireg counts its own in RegistryClient.stats)."
       : "- tokens/run: `RegistryClient.stats.tokensIssued` of the ocireg runs; 0 because the registries are open " +
         "(run with `--auth token` to count token fetches against a token server).",
+    "- sockets/origin: TCP connections each node process (ocireg library and CLI, node:http and npm references) " +
+    "opened per registry over a whole run (most over the runs), counted with the `net.client.socket` diagnostics channel; " +
+    "case 6 counts the whole process (all three loops and their warm-ups).",
     "- skopeo runs with `--preserve-digests` (layers stay uncompressed, as ocireg moves them); " +
     "its pull and push rows move the whole image (config and manifest too). Every run writes to a fresh " +
     "repository whose blob links are deleted afterwards, so no client can skip or mount what an earlier run " +
     "uploaded (skopeo's blob-info cache still makes it try such mounts, which fail)."
   ].join("\n")
-  const markdown = `## Benchmark results\n\n${table}\n\n${notes}\n\n### Targets of issue 7\n\n${targets}\n`
+  const perRequestRows = cases.flatMap((c) =>
+    c.clients.filter((k) => figures[`${c.id}/${k.key}`]?.perRequest).map((k) => {
+      const p = figures[`${c.id}/${k.key}`].perRequest
+      return [
+        k.label,
+        fmt(p.head.cpuMs, 3),
+        fmt(p.get.cpuMs, 3),
+        fmt(p.blob.cpuMs, 3),
+        `${fmt(p.head.wallMs, 3)} / ${fmt(p.get.wallMs, 3)} / ${fmt(p.blob.wallMs, 3)}`
+      ]
+    })
+  )
+  const perRequest = perRequestRows.length === 0 ?
+    "" :
+    `### Per request (case 6): CPU ms of the client process, medians\n\n${
+      markdownTable(
+        [
+          "client",
+          "HEAD manifest",
+          "GET manifest (verified, decoded)",
+          "GET 1 KiB blob (verified)",
+          "wall ms (HEAD / GET / blob)"
+        ],
+        perRequestRows
+      )
+    }\n\n`
+  const markdown =
+    `## Benchmark results\n\n${table}\n\n${perRequest}${notes}\n\n### Targets of issue 15\n\n${targets}\n`
   console.log(`\n${markdown}`)
   await fs.writeFile(options.results, `<!-- written by \`npm run bench\` (bench/run.mjs) -->\n${markdown}`)
   log(`written to ${path.relative(process.cwd(), options.results)}`)
 }
 
-/** The targets of issue 7 that this run's figures can decide. */
+/** The most sockets each origin saw in one run, as `{origin} n` texts (names filled in by the report). */
+const socketSummary = (samples) => {
+  const withSockets = samples.filter((s) => s.sockets !== undefined)
+  if (withSockets.length === 0) return undefined
+  const most = {}
+  for (const s of withSockets) {
+    for (const [origin, n] of Object.entries(s.sockets)) most[origin] = Math.max(most[origin] ?? 0, n)
+  }
+  const entries = Object.entries(most).sort(([a], [b]) => a.localeCompare(b))
+  return {
+    most,
+    text: entries.length === 0 ? "0" : entries.map(([origin, n]) => `{${origin}} ${n}`).join(", ")
+  }
+}
+
+/** Medians of case 6's per-request figures. */
+const perRequestSummary = (samples) => {
+  const all = samples.map((s) => s.perRequest).filter(Boolean)
+  if (all.length === 0) return undefined
+  const of = (kind) => ({
+    cpuMs: median(all.map((p) => p[kind].cpuMs)),
+    wallMs: median(all.map((p) => p[kind].wallMs))
+  })
+  return { head: of("head"), get: of("get"), blob: of("blob") }
+}
+
+/** The targets of issue 15 that this run's figures can decide. */
 const evaluateTargets = (f, allCases) => {
   const lines = []
   const check = (label, ok, detail) =>
     lines.push(`- ${ok === undefined ? "n/a" : ok ? "met" : "**missed**"}: ${label}${detail ? ` (${detail})` : ""}`)
+  /** How many times faster `a` is than `b` (b's time / a's time). */
   const ratio = (a, b) => (f[a] && f[b] ? f[b].seconds / f[a].seconds : undefined)
-  for (const id of ["1a", "1b"]) {
-    if (!f[`${id}/ocireg`]) continue
-    const r = ratio(`${id}/ocireg`, `${id}/node-http`)
-    check(`${id} pull ≥ 0.9× node:http + sha256`, r === undefined ? undefined : r >= 0.9, r && `${fmt(r)}×`)
+  const x = (r) => (r === undefined ? undefined : `${fmt(r)}×`)
+  if (f["1a/ocireg"]) {
+    const r = ratio("1a/ocireg", "1a/node-http")
+    check("1a verified pull to nowhere ≥ 0.95× node:http + sha256", r === undefined ? undefined : r >= 0.95, x(r))
     for (const npm of ["drc", "snyk"]) {
-      const rn = ratio(`${id}/ocireg`, `${id}/${npm}`)
-      if (rn !== undefined) check(`${id} pull faster than ${npm}`, rn > 1, `${fmt(rn)}×`)
+      const rn = ratio("1a/ocireg", `1a/${npm}`)
+      if (rn !== undefined) check(`1a faster than ${npm}`, rn > 1, x(rn))
     }
-    const rs = ratio(`${id}/ocireg`, `${id}/skopeo`)
-    if (rs !== undefined) check(`${id} pull ≥ 2× skopeo`, rs >= 2, `${fmt(rs)}×`)
-  }
-  for (const id of ["2a", "2b"]) {
-    const r = f[`${id}/ocireg`] && f["2a/curl"] ? f["2a/curl"].seconds / f[`${id}/ocireg`].seconds : undefined
-    if (f[`${id}/ocireg`]) {
-      check(`${id} push ≥ 0.95× curl's upload`, r === undefined ? undefined : r >= 0.95, r && `${fmt(r)}×`)
-    }
-  }
-  if (f["3/ocireg"]) {
-    const r = ratio("3/ocireg", "3/skopeo")
+    const cpu = f["1a/node-http"] ? f["1a/ocireg"].cpu / f["1a/node-http"].cpu : undefined
     check(
-      `3 copy ${sizeLabelOf(options.sizeMiB)} faster than skopeo`,
-      r === undefined ? undefined : r > 1,
-      r && `${fmt(r)}×`
+      "1a CPU ≤ 1.3× the reference's",
+      cpu === undefined ? undefined : cpu <= 1.3,
+      cpu && `${fmt(f["1a/ocireg"].cpu)} s / ${fmt(f["1a/node-http"].cpu)} s = ${fmt(cpu)}×`
     )
   }
-  for (const id of ["4a", "4b"]) {
-    if (!f[`${id}/ocireg`]) continue
-    const r = ratio(`${id}/ocireg`, `${id}/skopeo`)
+  if (f["1b/ocireg"]) {
+    const r = ratio("1b/ocireg", "1b/node-http")
+    check("1b getBlob to a file ≥ 1.3× node:http → file", r === undefined ? undefined : r >= 1.3, x(r))
+    const rs = ratio("1b/ocireg", "1b/skopeo")
+    check("1b getBlob to a file ≥ 2× skopeo", rs === undefined ? undefined : rs >= 2, x(rs))
+  }
+  if (f["1b/ocireg-cli-pull"]) {
+    const r = ratio("1b/ocireg-cli-pull", "1b/skopeo")
+    check("1b CLI pull to a layout ≥ 1.5× skopeo", r === undefined ? undefined : r >= 1.5, x(r))
+  }
+  for (const key of ["ocireg", "ocireg-cli"]) {
+    if (!f[`4a/${key}`]) continue
+    const r = ratio(`4a/${key}`, "4a/skopeo")
+    check(`4a copy 50 × 1 MiB (${key}) in half of skopeo's time`, r === undefined ? undefined : r >= 2, x(r))
+  }
+  for (const key of ["ocireg", "ocireg-cli"]) {
+    if (!f[`4b/${key}`]) continue
+    const r = ratio(`4b/${key}`, "4b/skopeo")
     check(
-      `${id} copy 50 × 1 MiB in at most half of skopeo's time`,
-      r === undefined ? undefined : r >= 2,
-      r && `${fmt(r)}×`
+      `4b mount copy (${key}) ≤ 0.7× skopeo's time`,
+      r === undefined ? undefined : 1 / r <= 0.7,
+      r && `${fmt(1 / r)}× skopeo's time`
+    )
+  }
+  const tagsCase = f["5b/ocireg"] ? "5b" : f["5a/ocireg"] ? "5a" : undefined
+  if (tagsCase) {
+    const r = ratio(`${tagsCase}/ocireg`, `${tagsCase}/node-http`)
+    check("5 list 10,000 tags ≥ 0.8× node:http (library)", r === undefined ? undefined : r >= 0.8, x(r))
+  }
+  if (f["5b/ocireg-cli"]) {
+    const r = ratio("5b/ocireg-cli", "5b/skopeo")
+    check(
+      "5 CLI tags within 2× of skopeo's time",
+      r === undefined ? undefined : r >= 0.5,
+      r && `${fmt(1 / r)}× skopeo's time`
+    )
+  }
+  for (const key of ["ocireg", "ocireg-cli"]) {
+    const s = f[`4a/${key}`]?.sockets
+    if (s === undefined) continue
+    const most = Math.max(0, ...Object.values(s.most))
+    check(
+      `4a one socket per origin and concurrency slot over a whole copy (${key}; 8 slots per registry)`,
+      most <= 8,
+      `most sockets to one registry in a run: ${most}`
     )
   }
   const big = Object.entries(f).filter(([key]) => /^(1a|1b|2a|2b|3)\/ocireg/.test(key))
   if (big.length > 0) {
-    const worst = Math.max(...big.map(([, s]) => s.peakRssMB))
+    const worst = big.reduce((w, e) => (e[1].peakRssMB > w[1].peakRssMB ? e : w))
     check(
       "peak RSS under 150 MB in every large-layer case (ocireg library and CLI rows)",
-      worst < 150,
-      `highest ${fmt(worst, 0)} MB`
+      worst[1].peakRssMB < 150,
+      `highest ${fmt(worst[1].peakRssMB, 0)} MB, ${worst[0]}`
     )
   }
-  const tokenRows = allCases.flatMap((c) =>
-    c.clients.filter((k) => k.ocireg && k.samples.length > 0).map((k) => [c.id, k.samples])
-  )
-  if (tokenRows.length > 0) {
-    const detail = tokenRows.map(([id, samples]) => `${id}: ${[...new Set(samples.map((s) => s.tokens))].join("/")}`)
-      .join(", ")
-    if (options.auth === "token") {
-      const repeated = tokenRows.reduce((n, [, samples]) => n + samples.reduce((m, s) => m + s.repeatedTokens, 0), 0)
+  const perRequest = f["6/ocireg"]?.perRequest
+  if (perRequest) {
+    for (
+      const [kind, label] of [["head", "manifest HEAD"], ["get", "manifest GET"], ["blob", "verified 1 KiB blob GET"]]
+    ) {
+      const ms = perRequest[kind].cpuMs
+      const bare = f["6/node-http"]?.perRequest?.[kind].cpuMs
       check(
-        "tokens: one per (registry, scope set) per run",
-        repeated === 0,
-        `tokens per run ${detail}; ${repeated} fetched again for a scope set already held`
-      )
-    } else {
-      check(
-        "tokens: one per (registry, scope set) per run",
-        undefined,
-        `open registries, no tokens (${detail}); rerun with --auth token to check it`
+        `6 ≤ 0.3 ms CPU per ${label}`,
+        ms <= 0.3,
+        `${fmt(ms, 3)} ms${bare === undefined ? "" : `; bare node:http ${fmt(bare, 3)} ms in the same run`}`
       )
     }
+  }
+  const tokenRows = allCases.flatMap((c) =>
+    c.clients.filter((k) => k.ocireg && k.samples.length > 0 && k.samples[0].tokens !== undefined)
+      .map((k) => [c.id, k.samples])
+  )
+  if (tokenRows.length > 0 && options.auth === "token") {
+    const detail = tokenRows.map(([id, samples]) => `${id}: ${[...new Set(samples.map((s) => s.tokens))].join("/")}`)
+      .join(", ")
+    const repeated = tokenRows.reduce((n, [, samples]) => n + samples.reduce((m, s) => m + s.repeatedTokens, 0), 0)
+    check(
+      "tokens: one per (registry, scope set) per run",
+      repeated === 0,
+      `tokens per run ${detail}; ${repeated} fetched again for a scope set already held`
+    )
   }
   return lines.join("\n")
 }

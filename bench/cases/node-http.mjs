@@ -3,6 +3,8 @@
 //   node bench/cases/node-http.mjs pull <url> <digest> <file|null> [authorization]
 //     GET the blob with node:http, sha256 every chunk with node:crypto as it arrives, write it to
 //     the file (backpressure respected) or drop it, and check the digest at the end.
+//   node bench/cases/node-http.mjs pull-undici <url> <digest> null [authorization]
+//     the same pull to nowhere on undici's Pool `request` API (the other bare transport).
 //   node bench/cases/node-http.mjs tags <url of /v2/<name>/tags/list> <pageSize> [authorization]
 //     follow `Link: <…>; rel="next"` with JSON.parse of each page.
 //   node bench/cases/node-http.mjs push <url of /v2/<name>/blobs/uploads/> <file> <digest> <chunk|0> [authorization]
@@ -41,6 +43,28 @@ const pull = async (digest, out, authorization) => {
     res.on("error", reject)
   })
   if (file !== undefined) await new Promise((resolve) => file.end(resolve))
+  const actual = `sha256:${hash.digest("hex")}`
+  if (actual !== digest) throw new Error(`digest mismatch: ${actual}`)
+  return { bytes }
+}
+
+const pullUndici = async (digest, authorization) => {
+  const { Pool } = await import("undici")
+  const target = new URL(url)
+  const pool = new Pool(target.origin)
+  const res = await pool.request({
+    method: "GET",
+    path: target.pathname + target.search,
+    headers: authorization ? { authorization } : {}
+  })
+  if (res.statusCode !== 200) throw new Error(`GET ${url}: ${res.statusCode}`)
+  const hash = crypto.createHash("sha256")
+  let bytes = 0
+  for await (const chunk of res.body) {
+    bytes += chunk.length
+    hash.update(chunk)
+  }
+  await pool.close()
   const actual = `sha256:${hash.digest("hex")}`
   if (actual !== digest) throw new Error(`digest mismatch: ${actual}`)
   return { bytes }
@@ -120,6 +144,8 @@ const push = async (file, digest, chunk, authorization) => {
 const started = process.hrtime.bigint()
 const work = op === "pull"
   ? pull(rest[0], rest[1], rest[2])
+  : op === "pull-undici"
+  ? pullUndici(rest[0], rest[2])
   : op === "push"
   ? push(rest[0], rest[1], Number(rest[2]), rest[3])
   : tags(rest[0], rest[1])

@@ -23,16 +23,17 @@ import * as Fs from "node:fs"
 const [op, ...args] = process.argv.slice(2)
 
 // Diagnostic variants (not in the table): RegistryClient options as JSON in OCIREG_BENCH_OPTIONS
-// (e.g. {"idleTimeout":0}), OCIREG_BENCH_HWM=<bytes> for undici's response highWaterMark, and
-// OCIREG_BENCH_HTTP=node for @effect/platform-node's node:http client instead of NodeRegistry's
-// undici one (measured: it buffers a streamed upload whole, ~900 MB RSS for a 1 GiB push).
+// (e.g. {"idleTimeout":0}), OCIREG_BENCH_HWM=<bytes> for undici's response highWaterMark (with
+// OCIREG_BENCH_HTTP=platform), OCIREG_BENCH_HTTP=platform for @effect/platform-node's undici client
+// instead of NodeRegistry's own NodeHttpClient, and OCIREG_BENCH_HTTP=node for @effect/platform-node's
+// node:http client (measured: it buffers a streamed upload whole, ~900 MB RSS for a 1 GiB push).
 const extraOptions = process.env.OCIREG_BENCH_OPTIONS ? JSON.parse(process.env.OCIREG_BENCH_OPTIONS) : {}
 
 const layer = (options = {}) => {
   const merged = { ...options, ...extraOptions }
   const registry = process.env.OCIREG_BENCH_HTTP === "node"
     ? Layer.merge(RegistryClient.layer(merged).pipe(Layer.provide(NodeHttpClient.layer)), NodeHasher.layer)
-    : NodeRegistry.layer(merged)
+    : NodeRegistry.layer({ ...merged, http: process.env.OCIREG_BENCH_HTTP === "platform" ? "platform" : "node" })
   return registry.pipe(Layer.provide(CredentialStore.layerAnonymous))
 }
 

@@ -55,6 +55,7 @@ import {
   readPrefix,
   responseError,
   smallBodyLimit,
+  timeoutFail,
   transportError
 } from "./internal/http.js"
 import {
@@ -520,7 +521,7 @@ export const make = (options: Options = {}) =>
               ? client.execute(toSend)
               : Scope.extend(scopedClient.execute(toSend), request.abortScope)).pipe(
                 Effect.mapError(transportError(toSend.method, url.href)),
-                Effect.timeoutFail({
+                timeoutFail({
                   duration: resolved.requestTimeout,
                   onTimeout: () =>
                     new TransportError({

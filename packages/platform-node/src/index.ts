@@ -37,7 +37,15 @@ export * as NodeBlobSource from "./NodeBlobSource.js"
 export * as NodeHasher from "./NodeHasher.js"
 
 /**
- * The layers a Node program needs: undici HTTP, the `node:crypto` hasher, and the `RegistryClient`.
+ * ocireg's `HttpClient` on `node:http` keep-alive agents (large response pieces, backpressure).
+ *
+ * @since 0.1.0
+ * @category modules
+ */
+export * as NodeHttpClient from "./NodeHttpClient.js"
+
+/**
+ * The layers a Node program needs: `NodeHttpClient`, the `node:crypto` hasher, and the `RegistryClient`.
  *
  * @since 0.1.0
  * @category modules

@@ -7,8 +7,12 @@
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import {
   AuthorizationError,
@@ -22,6 +26,41 @@ import {
 } from "../RegistryError.js"
 import { errorCodes, parseErrorBody } from "./errorBody.js"
 import { parseContentLength, parseRateLimit, parseRetryAfter } from "./headers.js"
+
+const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
+
+/**
+ * `Effect.timeoutFail`, cheaper on the live clock: one forked fiber and one timer instead of a
+ * race of two fibers (measured ~20 µs less per request). Under another clock (`TestClock`) it is
+ * `Effect.timeoutFail` itself, so tests that move time keep working.
+ */
+export const timeoutFail = <E2>(options: {
+  readonly duration: Duration.DurationInput
+  readonly onTimeout: () => E2
+}) =>
+<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | E2, R> =>
+  Effect.clockWith((clock) => {
+    const millis = Duration.toMillis(options.duration)
+    if (clock !== liveClock || !Number.isFinite(millis) || millis > 2 ** 31 - 1) {
+      return Effect.timeoutFail(self, options)
+    }
+    return Effect.flatMap(Effect.fork(self), (fiber) =>
+      Effect.async<A, E | E2>((resume) => {
+        let done = false
+        const timer = setTimeout(() => {
+          done = true
+          resume(Effect.zipRight(Fiber.interrupt(fiber), Effect.fail(options.onTimeout())))
+        }, millis)
+        fiber.addObserver((exit) => {
+          clearTimeout(timer)
+          if (!done) resume(exit)
+        })
+        return Effect.suspend(() => {
+          clearTimeout(timer)
+          return Fiber.interrupt(fiber)
+        })
+      }))
+  })
 
 /** Error bodies and token responses are read up to this many bytes. */
 export const smallBodyLimit = 64 * 1024
@@ -116,6 +155,24 @@ export const readLimited = (
   const declared = parseContentLength(headerRecord(response)["content-length"])
   if (declared !== undefined && declared > limit) {
     return Effect.zipRight(cancel(response), Effect.fail(tooLarge(declared)))
+  }
+  // a declared length bounds the body (HTTP framing ends it there): read it whole, without the
+  // Stream machinery (measured: most of the CPU of a small manifest GET)
+  if (declared !== undefined) {
+    // bounded as a whole by the idle time, so a body that stalls after its headers cannot hang
+    return Effect.mapError(response.arrayBuffer, transportError(method, url)).pipe(
+      timeoutFail({
+        duration: idle,
+        onTimeout: () =>
+          new TransportError({
+            method,
+            url: displayUrl(url),
+            reason: "Timeout",
+            detail: `the body did not arrive within ${Duration.format(Duration.decode(idle))}`
+          })
+      }),
+      Effect.map((buffer) => new Uint8Array(buffer))
+    )
   }
   return response.stream.pipe(
     Stream.mapError(transportError(method, url)),
