@@ -291,9 +291,23 @@ const lookupWith = <E, R>(
  *
  * @example
  * ```ts
- * const fromVault = CredentialStore.layer((registry) =>
- *   Effect.map(Vault.read(`registries/${registry}`), (secret) =>
- *     secret && CredentialStore.basic(secret.user, Redacted.make(secret.password))))
+ * import * as CredentialStore from "@ocireg/core/CredentialStore"
+ * import * as Context from "effect/Context"
+ * import * as Effect from "effect/Effect"
+ * import * as Redacted from "effect/Redacted"
+ *
+ * class VaultError {
+ *   readonly _tag = "VaultError"
+ * }
+ * class Vault extends Context.Tag("app/Vault")<Vault, {
+ *   readonly read: (path: string) => Effect.Effect<{ user: string; password: string } | undefined, VaultError>
+ * }>() {}
+ *
+ * export const fromVault = CredentialStore.layer((registry) =>
+ *   Effect.flatMap(Vault, (vault) => vault.read(`registries/${registry}`)).pipe(
+ *     Effect.map((secret) => secret && CredentialStore.basic(secret.user, Redacted.make(secret.password)))
+ *   )
+ * )
  * ```
  *
  * @since 0.2.0

@@ -317,7 +317,11 @@ export const currentRetrySchedule: FiberRef.FiberRef<Option.Option<Schedule.Sche
  *
  * @example
  * ```ts
- * Registry.listAllTags("ghcr.io/team/app").pipe(
+ * import * as Registry from "@ocireg/core/Registry"
+ * import * as RegistryClient from "@ocireg/core/RegistryClient"
+ * import * as Schedule from "effect/Schedule"
+ *
+ * export const patient = Registry.listAllTags("ghcr.io/team/app").pipe(
  *   RegistryClient.withRetrySchedule(Schedule.recurs(10).pipe(Schedule.addDelay(() => "1 second")))
  * )
  * ```

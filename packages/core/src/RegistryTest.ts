@@ -525,12 +525,17 @@ export const seedImageInto = (registry: Service, options: SeedImageOptions): See
  *
  * @example
  * ```ts
- * const seeded = yield* RegistryTest.seedImage({
+ * import * as RegistryTest from "@ocireg/core/RegistryTest"
+ * import * as Effect from "effect/Effect"
+ *
+ * const seeded = RegistryTest.seedImage({
  *   repository: "team/app",
  *   tags: ["1.0", "latest"],
  *   platforms: ["linux/amd64", "linux/arm64"],
  *   layers: 2
- * })
+ * }).pipe(Effect.provide(RegistryTest.layerRegistry()))
+ *
+ * Effect.runPromise(seeded).then((image) => console.log(image.digest))
  * ```
  *
  * @since 0.2.0

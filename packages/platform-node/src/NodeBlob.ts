@@ -54,8 +54,14 @@ export interface DownloadResult {
  *
  * @example
  * ```ts
- * const image = yield* Image.resolve("ghcr.io/owner/app:1.0", { platform: "linux/arm64" })
- * yield* NodeBlob.downloadBlob(image.reference, image.layers[0]!, "/tmp/layer.tar.gz")
+ * import * as Image from "@ocireg/core/Image"
+ * import * as NodeBlob from "@ocireg/platform-node/NodeBlob"
+ * import * as Effect from "effect/Effect"
+ *
+ * export const firstLayer = Effect.gen(function*() {
+ *   const image = yield* Image.resolve("ghcr.io/owner/app:1.0", { platform: "linux/arm64" })
+ *   return yield* NodeBlob.downloadBlob(image.reference, image.layers[0]!, "/tmp/layer.tar.gz")
+ * })
  * ```
  *
  * @since 0.2.0
