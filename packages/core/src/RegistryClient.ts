@@ -23,7 +23,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
-import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -50,6 +49,7 @@ import {
   discard,
   displayUrl,
   endpointUrl,
+  errorBodyIdle,
   errorFromBody,
   headerRecord,
   readPrefix,
@@ -58,6 +58,7 @@ import {
   timeoutFail,
   transportError
 } from "./internal/http.js"
+import * as RetryOverride from "./internal/retryOverride.js"
 import {
   AuthenticationError as AuthenticationErrorClass,
   AuthorizationError,
@@ -305,10 +306,7 @@ export const honourRetryAfter = <Out, E, R>(
  * @category retries
  */
 export const currentRetrySchedule: FiberRef.FiberRef<Option.Option<Schedule.Schedule<unknown, RegistryError>>> =
-  globalValue(
-    "@ocireg/core/RegistryClient/currentRetrySchedule",
-    () => FiberRef.unsafeMake<Option.Option<Schedule.Schedule<unknown, RegistryError>>>(Option.none())
-  )
+  RetryOverride.currentRetrySchedule
 
 /**
  * Run an effect (or a stream) with another retry schedule for the client's own retries of each
@@ -615,7 +613,11 @@ export const make = (options: Options = {}) =>
         const challenge = fromChallenge(headerRecord(response)["www-authenticate"])
         const insufficientScope = challenge?.error === "insufficient_scope"
         if ((status === 401 || (status === 403 && insufficientScope)) && sameOrigin) {
-          const body = request.method === "HEAD" ? new Uint8Array(0) : yield* readPrefix(response, smallBodyLimit)
+          // an error body is worth a few seconds, not the whole idle timeout (a stalled 401 body held a
+          // pull for 30 s: the fault campaign's regression 4)
+          const body = request.method === "HEAD"
+            ? new Uint8Array(0)
+            : yield* readPrefix(response, smallBodyLimit, errorBodyIdle)
           if (challenge === undefined) {
             return yield* Effect.fail(
               new AuthenticationErrorClass({
@@ -664,7 +666,7 @@ export const make = (options: Options = {}) =>
         ) {
           // Some registries answer an expired or revoked token with 400 rather than 401: fetch a
           // new token once when the answer says the token is the problem.
-          const body = yield* readPrefix(response, smallBodyLimit)
+          const body = yield* readPrefix(response, smallBodyLimit, errorBodyIdle)
           if (tokenProblem(body, challenge?.error)) {
             yield* tokens.invalidate(tokenKey(request.registry, auth, scopes))
             return yield* attempt(request, base, url, scopes, { learned: true, reauthenticated: true })

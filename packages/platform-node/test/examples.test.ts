@@ -126,7 +126,8 @@ const examples: ReadonlyArray<readonly [name: string, main: Main, expected: Read
     /^right: ok, tags latest$/m,
     /^wrongPassword: AuthenticationError \(RejectedCredentials\)$/m,
     /^none: AuthenticationError \(MissingCredentials\)$/m,
-    /^pullOnly: AuthorizationError \(InsufficientScope\)$/m,
+    // a refusal for a repository: "not found or access denied", as Docker Hub words it (issue 13)
+    /^pullOnly: AuthorizationError \(NotFoundOrDenied\)$/m,
     /^sealedVault: AuthenticationError \(CredentialLookupFailed\)$/m
   ]],
   ["copyIndex", copyIndex.main, [

@@ -13,6 +13,8 @@ import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import {
   AuthorizationError,
@@ -26,6 +28,7 @@ import {
 } from "../RegistryError.js"
 import { errorCodes, parseErrorBody } from "./errorBody.js"
 import { parseContentLength, parseRateLimit, parseRetryAfter } from "./headers.js"
+import { currentRetrySchedule } from "./retryOverride.js"
 
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
@@ -61,6 +64,9 @@ export const timeoutFail = <E2>(options: {
         })
       }))
   })
+
+/** How long an error body may stall before what arrived of it is taken as all of it. */
+export const errorBodyIdle = "5 seconds"
 
 /** Error bodies and token responses are read up to this many bytes. */
 export const smallBodyLimit = 64 * 1024
@@ -221,12 +227,15 @@ export const cancel = (response: HttpClientResponse.HttpClientResponse): Effect.
 export const retryBrokenBody = <A, E extends { readonly _tag: string }, R>(
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> =>
-  Effect.retry(effect, {
-    times: 2,
-    while: (e) => {
+  Effect.flatMap(FiberRef.get(currentRetrySchedule), (override) => {
+    const broken = (e: E) => {
       const reason = e._tag === "TransportError" ? (e as unknown as TransportError).reason : undefined
       return reason === "BodyFailed" || reason === "Timeout"
     }
+    // a caller's withRetrySchedule / withoutRetries governs these fetches too (a deadline holds)
+    return override._tag === "Some"
+      ? Effect.retry(effect, { schedule: override.value as unknown as Schedule.Schedule<unknown, E>, while: broken })
+      : Effect.retry(effect, { times: 2, while: broken })
   })
 
 /**
@@ -276,7 +285,7 @@ export const responseError = (
 ): Effect.Effect<never, RegistryError> =>
   Effect.flatMap(
     // an error body is worth a few seconds, not the whole idle timeout
-    method === "HEAD" ? Effect.succeed(new Uint8Array(0)) : readPrefix(response, smallBodyLimit, "5 seconds"),
+    method === "HEAD" ? Effect.succeed(new Uint8Array(0)) : readPrefix(response, smallBodyLimit, errorBodyIdle),
     (body) => Effect.fail(errorFromBody(response, body, method, url, context))
   )
 

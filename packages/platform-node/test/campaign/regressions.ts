@@ -46,6 +46,19 @@ export const regressions: ReadonlyArray<Regression> = [
     case: { operation: "pull", route: "direct", faults: [{ kind: "stall", target: "any", nth: 0, atByte: 5 }] }
   },
   {
+    backend: "server",
+    found: "after the branches merged, the 401 to a manifest GET stalling at its first byte held the pull for " +
+      "the 30 s idle default again (the challenge path read its body without the error-body bound; CI seed 1039786066)",
+    case: {
+      operation: "pull",
+      route: "direct",
+      faults: [
+        { kind: "stall", target: "manifest-get", nth: 0, atByte: 0 },
+        { kind: "flip", target: "manifest-get", nth: 0, offset: 0 }
+      ]
+    }
+  },
+  {
     backend: "distribution",
     found: "a bad token armed but unused by the operation leaked into the next reader (harness: now disarmed)",
     case: {
