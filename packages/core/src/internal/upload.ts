@@ -102,6 +102,11 @@ const isMountRefusal = (error: RegistryError) =>
   error._tag === "AuthorizationError" || error._tag === "NotFound" ||
   (error._tag === "RegistryResponseError" && [400, 401, 403, 404, 405, 501].includes(error.status))
 
+/** What starting an upload gives: an open session, or the blob mounted from another repository. */
+type Started =
+  | { readonly _tag: "Session"; readonly session: UploadSession }
+  | { readonly _tag: "Mounted"; readonly digest: Digest.Digest }
+
 /**
  * `POST /v2/<name>/blobs/uploads/`, optionally asking to mount `digest` from `from`. A refused
  * mount falls back to opening a plain session; a registry that ignores `mount=` opens one itself.
@@ -110,14 +115,7 @@ export const start = (
   registry: string,
   repository: string,
   mount?: { readonly digest: Digest.Digest; readonly from: string }
-): Effect.Effect<
-  { readonly _tag: "Session"; readonly session: UploadSession } | {
-    readonly _tag: "Mounted"
-    readonly digest: Digest.Digest
-  },
-  RegistryError,
-  RegistryClient
-> =>
+): Effect.Effect<Started, RegistryError, RegistryClient> =>
   mount === undefined
     ? open(registry, repository, undefined)
     : open(registry, repository, mount).pipe(
@@ -132,14 +130,7 @@ const open = (
   registry: string,
   repository: string,
   mount?: { readonly digest: Digest.Digest; readonly from: string }
-): Effect.Effect<
-  { readonly _tag: "Session"; readonly session: UploadSession } | {
-    readonly _tag: "Mounted"
-    readonly digest: Digest.Digest
-  },
-  RegistryError,
-  RegistryClient
-> =>
+): Effect.Effect<Started, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const client = yield* RegistryClient
     const query = mount ? `?mount=${encodeURIComponent(mount.digest)}&from=${encodeURIComponent(mount.from)}` : ""

@@ -54,6 +54,28 @@ const toFiles = (inputs: ReadonlyArray<string>) =>
 const annotations = (value: Option.Option<HashMap.HashMap<string, string>>) =>
   Option.getOrUndefined(Option.map(value, (m) => Object.fromEntries(HashMap.toEntries(m))))
 
+/** Push the command line's files as an artifact at `target`, with `Artifact.push` or `Artifact.attach`. */
+const pushFiles = (
+  global: Effect.Effect.Success<typeof root>,
+  progress: ReturnType<typeof Progress.make>,
+  args: {
+    readonly files: ReadonlyArray<string>
+    readonly artifactType: string
+    readonly annotation: Option.Option<HashMap.HashMap<string, string>>
+  },
+  target: string,
+  send: typeof Artifact.attach
+) =>
+  Effect.flatMap(toFiles(args.files), (list) =>
+    send(target, {
+      artifactType: args.artifactType,
+      files: list,
+      annotations: annotations(args.annotation)
+    }, { onEvent: progress.onEvent })).pipe(
+      Effect.ensuring(progress.stop),
+      Effect.provide(clientLayer(global, [target]))
+    )
+
 const push = Command.make("push", {
   reference: Args.text({ name: "reference" }).pipe(Args.withDescription("where to push, e.g. ghcr.io/owner/sbom:v1")),
   artifactType,
@@ -63,15 +85,7 @@ const push = Command.make("push", {
   Effect.gen(function*() {
     const global = yield* root
     const progress = Progress.make(!global.json)
-    const pushed = yield* Effect.flatMap(toFiles(args.files), (list) =>
-      Artifact.push(args.reference, {
-        artifactType: args.artifactType,
-        files: list,
-        annotations: annotations(args.annotation)
-      }, { onEvent: progress.onEvent })).pipe(
-        Effect.ensuring(progress.stop),
-        Effect.provide(clientLayer(global, [args.reference]))
-      )
+    const pushed = yield* pushFiles(global, progress, args, args.reference, Artifact.push)
     const value = { reference: Reference.format(pushed.reference), digest: pushed.digest }
     yield* result(global.json, value, () => [`${value.reference}: ${pushed.digest}`])
   })).pipe(Command.withDescription("push files as an artifact (oras push)"))
@@ -142,15 +156,7 @@ export const attach = Command.make("attach", {
   Effect.gen(function*() {
     const global = yield* root
     const progress = Progress.make(!global.json)
-    const pushed = yield* Effect.flatMap(toFiles(args.files), (list) =>
-      Artifact.attach(args.subject, {
-        artifactType: args.artifactType,
-        files: list,
-        annotations: annotations(args.annotation)
-      }, { onEvent: progress.onEvent })).pipe(
-        Effect.ensuring(progress.stop),
-        Effect.provide(clientLayer(global, [args.subject]))
-      )
+    const pushed = yield* pushFiles(global, progress, args, args.subject, Artifact.attach)
     const value = {
       reference: Reference.format(pushed.reference),
       digest: pushed.digest,
