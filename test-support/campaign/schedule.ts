@@ -51,7 +51,12 @@ export type FaultSpec =
   | { readonly kind: "expireToken"; readonly nth: number; readonly how: "expired" | "untrusted" }
   | { readonly kind: "refuseMount" }
   | { readonly kind: "losePatch"; readonly nth: number; readonly method: "PATCH" | "PUT" }
-  | { readonly kind: "redirect"; readonly nth: number }
+  | {
+    readonly kind: "redirect"
+    readonly nth: number
+    /** `2`: a hostile answer with two `Location` headers (the first one right), which must be refused. */
+    readonly locations?: 1 | 2 | undefined
+  }
   | {
     readonly kind: "dupHeaders"
     readonly target: Target
@@ -142,7 +147,11 @@ export const faultArbitrary = (
       method: fc.constantFrom("PATCH" as const, "PUT" as const)
     }))
   }
-  if (operation !== "push") kinds.push(fc.record({ kind: fc.constant("redirect" as const), nth }))
+  if (operation !== "push") {
+    kinds.push(
+      fc.record({ kind: fc.constant("redirect" as const), nth, locations: fc.constantFrom(1 as const, 2 as const) })
+    )
+  }
   if (operation === "copy") kinds.push(fc.constant({ kind: "refuseMount" as const }))
   return fc.oneof(...kinds)
 }
@@ -174,8 +183,9 @@ export const allowedTags = (fault: FaultSpec): ReadonlyArray<string> => {
     case "expireToken":
       return ["AuthenticationError"]
     case "refuseMount":
-    case "redirect":
       return []
+    case "redirect":
+      return fault.locations === 2 ? ["InvalidResponse"] : []
     case "losePatch":
       return ["TransportError"]
     case "dupHeaders":
@@ -354,7 +364,9 @@ const rulesOf = (
     case "redirect":
       return [rule(Fault.respond((req, res) => {
         const digest = /\/blobs\/([a-z0-9]+:[a-f0-9]+)/.exec(req.url ?? "")?.[1] ?? "missing"
-        res.writeHead(307, { location: `${context.foreignOrigin}/storage/${digest}`, "content-length": "0" })
+        const location = `${context.foreignOrigin}/storage/${digest}`
+        res.setHeader("location", fault.locations === 2 ? [location, `${context.foreignOrigin}/elsewhere`] : location)
+        res.writeHead(307, { "content-length": "0" })
         res.end()
       }))]
     case "dupHeaders":

@@ -433,7 +433,8 @@ export const runCase = async (world: World, c: CampaignCase): Promise<RunResult>
   // no credential at the foreign origin; nothing but blob reads there
   for (const request of world.origin.requests()) {
     if (request.headers["authorization"] !== undefined) violations.push(`credential sent to the foreign origin`)
-    if (request.method !== "GET" || !request.url.startsWith("/storage/")) {
+    // exactly the one URL it was sent to: a joined pair of Location headers must never be followed
+    if (request.method !== "GET" || !/^\/storage\/[a-z0-9]+:[a-f0-9]{64}$/.test(request.url)) {
       violations.push(`unexpected ${request.method} ${request.url} at the foreign origin`)
     }
   }

@@ -43,7 +43,7 @@ import {
 } from "./internal/auth.js"
 import { bearerError, mergeScopes, parseChallenges, parseScopes } from "./internal/challenge.js"
 import { errorCodes, parseErrorBody } from "./internal/errorBody.js"
-import { parseContentLength, parseContentRange } from "./internal/headers.js"
+import { hasSeveralValues, parseContentLength, parseContentRange } from "./internal/headers.js"
 import {
   cancel,
   discard,
@@ -554,6 +554,8 @@ export const make = (options: Options = {}) =>
         const refuse = (reason: string) =>
           Effect.fail(new InvalidResponse({ method: request.method, url: displayUrl(url.href), reason }))
         if (hops >= resolved.maxRedirects) return yield* refuse(`more than ${resolved.maxRedirects} redirects`)
+        // two Location headers (joined by the HTTP client) are a hostile answer, never a URL to follow
+        if (hasSeveralValues(location)) return yield* refuse("several Location headers")
         const next = yield* Effect.try({
           try: () => new URL(location, url),
           catch: () =>

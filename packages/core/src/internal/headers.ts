@@ -409,3 +409,11 @@ export const normalizeContentType = (value: string | undefined): string | undefi
   const type = value.slice(0, end).trim().toLowerCase()
   return type === "" ? undefined : type
 }
+
+/**
+ * Whether a header that holds one URI (`Location`) arrived several times: HTTP clients join
+ * repeated fields with ", " (RFC 9110 §5.3), and whitespace is never part of a URI (RFC 3986
+ * appendix C), so any inner whitespace means several values. Which one the server meant cannot be
+ * known; a hostile server may send two to see which one a client picks, so callers refuse it.
+ */
+export const hasSeveralValues = (value: string): boolean => /\s/.test(value.trim())

@@ -30,7 +30,7 @@ import {
   type RegistryError,
   RegistryResponseError
 } from "../RegistryError.js"
-import { parseContentLength, uploadOffset } from "./headers.js"
+import { hasSeveralValues, parseContentLength, uploadOffset } from "./headers.js"
 import { discard, displayUrl, endpointUrl, headerRecord, isBodyTooLarge } from "./http.js"
 
 /** An open upload session. */
@@ -66,8 +66,8 @@ const location = (response: HttpClientResponse.HttpClientResponse, sentTo: strin
   if (value === undefined) {
     return Effect.fail(new InvalidResponse({ method, url: displayUrl(requestUrl), reason: "no Location header" }))
   }
-  // several Location headers arrive joined by ", " (whitespace is never part of a URI): refuse, do not guess
-  if (/\s/.test(value.trim())) {
+  // several Location headers: refuse, do not guess
+  if (hasSeveralValues(value)) {
     return Effect.fail(new InvalidResponse({ method, url: displayUrl(requestUrl), reason: "several Location headers" }))
   }
   return Effect.try({

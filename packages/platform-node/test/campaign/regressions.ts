@@ -59,6 +59,12 @@ export const regressions: ReadonlyArray<Regression> = [
     }
   },
   {
+    backend: "server",
+    found: "a blob GET redirected with two Location headers was followed (node:http kept the first one silently; " +
+      "a fetch client joins them into one URL): now InvalidResponse, nothing sent to either location",
+    case: { operation: "pull", route: "direct", faults: [{ kind: "redirect", nth: 0, locations: 2 }] }
+  },
+  {
     backend: "distribution",
     found: "a bad token armed but unused by the operation leaked into the next reader (harness: now disarmed)",
     case: {

@@ -773,6 +773,37 @@ describeIntegration("fault injection", ["docker-registry", "openssl"], () => {
   )
 
   scenario(
+    "blob GET redirected with two Location headers",
+    "InvalidResponse (several Location headers); neither location is followed",
+    () => {
+      const client = openClient()
+      return Effect.gen(function*() {
+        // a hostile server sends two locations to see which one a client picks; joined, the pair
+        // still parses as one URL on the storage origin (which serves the blob by its prefix)
+        openProxy.addRule({
+          name: "two locations",
+          method: "GET",
+          path: /\/blobs\/sha256:/,
+          action: Fault.respond((_req, res) => {
+            res.setHeader("location", [`${origin.url}/storage/${blobDigest}`, `${origin.url}/elsewhere`])
+            res.setHeader("content-length", "0")
+            res.writeHead(307)
+            res.end()
+          })
+        })
+        const error = expectTag(
+          yield* expectFailure(download(openProxy.host, "faults/blob", blobDigest, blobBytes.length)),
+          "InvalidResponse"
+        )
+        assert.strictEqual(error.reason, "several Location headers")
+        assert.strictEqual(origin.requests().length, 0, "nothing sent to either location")
+        assert.isFalse(client.wire.some((w) => w.url.startsWith(origin.url)), "no request to the other origin")
+        return `InvalidResponse (${error.reason}); nothing sent to either location`
+      }).pipe(Effect.provide(client.layer))
+    }
+  )
+
+  scenario(
     "blob GET redirected to 169.254.169.254",
     "InvalidResponse; nothing sent there",
     () => {

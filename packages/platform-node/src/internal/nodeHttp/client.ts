@@ -216,6 +216,18 @@ const send = (req: Http.ClientRequest, source: Source) => {
   }
 }
 
+/**
+ * The headers `node:http` parsed, except a repeated `Location`: node keeps only its first value,
+ * silently; it is kept joined with ", " (as fetch joins it) so that `RegistryClient` sees a hostile
+ * answer and refuses it instead of following whichever value node kept.
+ */
+const responseHeaders = (message: Http.IncomingMessage): Record<string, string | Array<string>> => {
+  const headers = message.headers as Record<string, string | Array<string>>
+  if (headers["location"] === undefined) return headers
+  const locations = message.headersDistinct["location"]
+  return locations !== undefined && locations.length > 1 ? { ...headers, location: locations.join(", ") } : headers
+}
+
 /** A response on `node:http`'s `IncomingMessage`, its body read by a `BodyReader`. */
 class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
   readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
@@ -236,7 +248,7 @@ class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpC
 
   private cachedHeaders: Headers.Headers | undefined
   get headers(): Headers.Headers {
-    return this.cachedHeaders ??= Headers.fromInput(this.message.headers as Record<string, string | Array<string>>)
+    return this.cachedHeaders ??= Headers.fromInput(responseHeaders(this.message))
   }
 
   private cachedCookies: Cookies.Cookies | undefined
