@@ -34,7 +34,15 @@ import * as Stream from "effect/Stream"
 import * as Path from "node:path"
 import { writeVerified } from "./internal/ociLayoutBlobWrite.js"
 import * as DefaultRef from "./internal/ociLayoutDefaultRef.js"
-import { fileSize, type FsError, mkdirp, readLimited, readStream, writeAtomic } from "./internal/ociLayoutFs.js"
+import {
+  fileSize,
+  type FsError,
+  mkdirp,
+  readLimited,
+  readStream,
+  removeStaleTemporaries,
+  writeAtomic
+} from "./internal/ociLayoutFs.js"
 import * as IndexEdit from "./internal/ociLayoutIndex.js"
 import * as Paths from "./internal/ociLayoutPaths.js"
 import * as Walk from "./internal/ociLayoutWalk.js"
@@ -653,6 +661,17 @@ const platformName = (platform: Manifest.PlatformSpec) =>
     ? platform
     : [platform.os, platform.architecture, platform.variant].filter(Boolean).join("/")
 
+/** Removes stale temporaries (`removeStaleTemporaries`) of blob writes and of `index.json`/`oci-layout` writes. */
+const removeStaleTemporariesOf = (layout: OciLayout) =>
+  Effect.zipRight(
+    Effect.forEach(
+      ["sha256", "sha512"],
+      (algorithm) => removeStaleTemporaries(Path.join(Paths.blobsDir(layout.path), algorithm), [undefined]),
+      { discard: true }
+    ),
+    removeStaleTemporaries(layout.path, ["index.json", "oci-layout"])
+  )
+
 /**
  * Options of `pullToLayout`.
  *
@@ -718,6 +737,8 @@ export const pullToLayout = (
     const tag = options.tag ?? ref.tag ?? (ref.digest === undefined ? Reference.latestTag : undefined)
     const layout = yield* init(dir)
     if (tag !== undefined) yield* validRefName(layout, tag)
+    // what a killed pull left under our temporary names (its verified blobs stay and are reused)
+    yield* removeStaleTemporariesOf(layout)
     let root = yield* Registry.getManifest(ref)
     let descriptor: Manifest.Descriptor = { mediaType: root.mediaType, digest: root.digest, size: root.size }
     const platform = options.platform ?? "all"

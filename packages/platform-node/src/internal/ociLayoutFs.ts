@@ -112,6 +112,52 @@ export const removeQuietly = (path: string): Effect.Effect<void> =>
   Effect.promise(() => Fs.rm(path, { force: true }).catch(() => undefined))
 
 /**
+ * How long a temporary of ours must have gone unmodified before a later run takes it for one that
+ * a killed run left behind. A live writer touches its temporary with every chunk and, when the
+ * bytes stop, gives up after the client's idle timeout (30 s by default) and removes it, so ten
+ * minutes is far past any live write. Git prunes its own temporary objects by age the same way.
+ *
+ * @internal
+ */
+export const staleTemporaryMs = 10 * 60 * 1000
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+/**
+ * Remove the temporaries that killed runs left in `dir` (not below it): regular files, never links
+ * or folders, named exactly as `temporaryFile` names them (`.tmp-<16 hex>` for the `undefined`
+ * prefix, `.<prefix>.tmp-<16 hex>` for the others), unmodified for `staleTemporaryMs` (a younger
+ * one may belong to a run still writing). Best effort: what cannot be read or removed stays.
+ * Succeeds with the number removed.
+ *
+ * @internal
+ */
+export const removeStaleTemporaries = (
+  dir: string,
+  prefixes: ReadonlyArray<string | undefined>,
+  now: number = Date.now()
+): Effect.Effect<number> =>
+  Effect.promise(async () => {
+    const names = prefixes.map((prefix) => prefix === undefined ? "" : `\\.${escapeRegExp(prefix)}`)
+    const ours = new RegExp(`^(?:${names.join("|")})\\.tmp-[0-9a-f]{16}$`)
+    const entries = await Fs.readdir(dir).catch(() => [] as Array<string>)
+    let removed = 0
+    for (const name of entries) {
+      if (!ours.test(name)) continue
+      const file = Path.join(dir, name)
+      try {
+        const stat = await Fs.lstat(file)
+        if (!stat.isFile() || now - stat.mtimeMs < staleTemporaryMs) continue
+        await Fs.unlink(file)
+        removed++
+      } catch {
+        // gone meanwhile, or not ours to remove
+      }
+    }
+    return removed
+  })
+
+/**
  * `fsync` a directory, so a `rename` into it is durable. Best effort: some platforms and file
  * systems refuse to open or sync directories.
  *

@@ -204,6 +204,70 @@ describe("crash safety", () => {
     )
   }, 600_000)
 
+  /** A file named as `temporaryFile` names them, modified `ageMs` ago. */
+  const temporary = async (dir: string, prefix: string, ageMs: number) => {
+    const file = path.join(dir, `${prefix}.tmp-${crypto.randomBytes(8).toString("hex")}`)
+    await fs.writeFile(file, "partial")
+    const at = new Date(Date.now() - ageMs)
+    await fs.utimes(file, at, at)
+    return file
+  }
+  const exists = (file: string) => fs.lstat(file).then(() => true, () => false)
+  const hour = 60 * 60 * 1000
+
+  it("a later ocireg pull removes the stale temporaries a killed pull left, and nothing else", async () => {
+    const dir = await freshDir()
+    // a real kill first (half-way through the first full run's time), then temporaries by hand
+    const full = await ocireg(["pull", reference, await freshDir()])
+    assert.strictEqual(full.code, 0, full.stderr)
+    await ocireg(["pull", reference, dir], Math.max(1, Math.floor(full.ms / 2)))
+    const blobs = path.join(dir, "blobs", "sha256")
+    await fs.mkdir(blobs, { recursive: true })
+    const killed = (await fs.readdir(blobs)).filter((name) => name.startsWith(".tmp-")).map((n) => path.join(blobs, n))
+    const old = new Date(Date.now() - hour)
+    for (const file of killed) await fs.utimes(file, old, old)
+    const stale = [...killed, await temporary(blobs, "", hour), await temporary(dir, ".index.json", hour)]
+    const fresh = await temporary(blobs, "", 0)
+    const notOurs = [
+      await temporary(blobs, ".mine", hour),
+      path.join(blobs, ".tmp-not-hex-at-all"),
+      path.join(dir, ".tmp-0123456789abcdef")
+    ]
+    await fs.writeFile(notOurs[1]!, "x")
+    await fs.writeFile(notOurs[2]!, "x")
+    // a link with our name is never followed nor removed
+    const outside = path.join(await freshDir(), "keep.txt")
+    await fs.writeFile(outside, "keep")
+    const link = path.join(blobs, `.tmp-${crypto.randomBytes(8).toString("hex")}`)
+    await fs.symlink(outside, link)
+    await fs.lutimes(link, old, old)
+
+    const rerun = await ocireg(["pull", reference, dir])
+    assert.strictEqual(rerun.code, 0, rerun.stderr)
+    for (const file of stale) assert.isFalse(await exists(file), `${path.basename(file)} is stale: removed`)
+    assert.isTrue(await exists(fresh), "a fresh temporary may be a live writer's: kept")
+    for (const file of notOurs) assert.isTrue(await exists(file), `${path.basename(file)} is not ours: kept`)
+    assert.isTrue(await exists(link), "a link is never removed")
+    assert.strictEqual(await fs.readFile(outside, "utf8"), "keep")
+    const layout = await checkLayout(dir, { temporariesAllowed: true })
+    assert.deepStrictEqual(layout.problems, [])
+    console.log(`ocireg pull: ${killed.length} temporaries of a killed pull, ${stale.length} stale removed in all`)
+  }, 120_000)
+
+  it("a later ocireg blob -o removes that file's stale temporaries, and nothing else", async () => {
+    const dir = await freshDir()
+    const out = path.join(dir, "out.bin")
+    const stale = await temporary(dir, ".out.bin", hour)
+    const fresh = await temporary(dir, ".out.bin", 0)
+    const otherFile = await temporary(dir, ".other.bin", hour)
+    const done = await ocireg(["blob", blobReference, "-o", out])
+    assert.strictEqual(done.code, 0, done.stderr)
+    assert.strictEqual(sha256(await fs.readFile(out)), sha256(bigBlob))
+    assert.isFalse(await exists(stale), "the stale temporary of out.bin is removed")
+    assert.isTrue(await exists(fresh), "a fresh one may be a live writer's: kept")
+    assert.isTrue(await exists(otherFile), "another file's temporary is not this run's to judge: kept")
+  }, 120_000)
+
   it.live(
     "OciLayout.pullToLayout interrupted at random points: no temporary left, a rerun fetches only what is missing",
     () =>

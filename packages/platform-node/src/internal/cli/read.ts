@@ -17,7 +17,7 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as FsP from "node:fs/promises"
 import * as Path from "node:path"
-import { removeQuietly } from "../ociLayoutFs.js"
+import { removeQuietly, removeStaleTemporaries } from "../ociLayoutFs.js"
 import { temporaryFile } from "../ociLayoutPaths.js"
 import { clientLayer, root } from "./global.js"
 import { bytes, formatOption, output as printOutput, result, UsageError } from "./output.js"
@@ -161,6 +161,8 @@ const blob = Command.make("blob", { reference, output }, ({ output, reference })
     }
     // -o writes a temporary next to the file and renames it once every byte is verified, so the
     // file never holds a partial or unverified blob (a failure or a kill leaves only the temporary)
+    // (and the temporaries of this file that a killed run left go now)
+    if (Option.isSome(output)) yield* removeStaleTemporaries(Path.dirname(output.value), [Path.basename(output.value)])
     const temporary = Option.map(output, (file) => temporaryFile(Path.dirname(file), Path.basename(file)))
     const target = Option.match(temporary, {
       onNone: () => process.stdout,
