@@ -15,13 +15,10 @@
  * - nothing half-written visible: a layout's `index.json` names only blobs present and verified
  *   and no temporary remains; a destination tag names only blobs the registry has.
  */
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as BlobSource from "@ocireg/core/BlobSource"
 import * as CredentialStore from "@ocireg/core/CredentialStore"
 import type * as Digest from "@ocireg/core/Digest"
 import * as Image from "@ocireg/core/Image"
 import * as Manifest from "@ocireg/core/Manifest"
-import * as MediaType from "@ocireg/core/MediaType"
 import * as Registry from "@ocireg/core/Registry"
 import type * as RegistryClient from "@ocireg/core/RegistryClient"
 import { isRegistryError } from "@ocireg/core/RegistryError"
@@ -30,7 +27,6 @@ import * as NodeRegistry from "@ocireg/platform-node/NodeRegistry"
 import * as OciLayout from "@ocireg/platform-node/OciLayout"
 import * as RegistryServer from "@ocireg/platform-node/RegistryServer"
 import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -38,7 +34,6 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as Supervisor from "effect/Supervisor"
 import * as fc from "fast-check"
 import * as crypto from "node:crypto"
@@ -50,6 +45,7 @@ import { type FaultProxy, startFaultProxy } from "../faultProxy.js"
 import { type RecordingOrigin, startRecordingOrigin } from "../faultScenarios.js"
 import { type RunningRegistry, startRegistry } from "../registry.js"
 import { startTokenServer, type TokenServer } from "../tokenServer.js"
+import { buildImage, collect, pushImage, recordingClient, sha256, type TestImage } from "./common.js"
 import {
   allowedTags,
   describeSchedule,
@@ -98,36 +94,6 @@ export const clientOptions: RegistryClient.Options = {
   chunkSize: 64 * 1024
 }
 
-const sha256 = (bytes: Uint8Array) =>
-  `sha256:${crypto.createHash("sha256").update(bytes).digest("hex")}` as Digest.Digest
-
-interface TestImage {
-  readonly blobs: ReadonlyArray<Uint8Array>
-  readonly manifest: Uint8Array
-  readonly digest: Digest.Digest
-}
-
-const buildImage = (layerSizes: ReadonlyArray<number>): TestImage => {
-  const layers = layerSizes.map((n) => crypto.randomBytes(n))
-  const config = Buffer.from(JSON.stringify({
-    architecture: "amd64",
-    os: "linux",
-    rootfs: { type: "layers", diff_ids: layers.map(sha256) }
-  }))
-  const descriptor = (mediaType: string, bytes: Uint8Array) => ({
-    mediaType,
-    digest: sha256(bytes),
-    size: bytes.length
-  })
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
-    config: descriptor(MediaType.ociConfig, config),
-    layers: layers.map((layer) => descriptor(MediaType.ociLayerTar, layer))
-  }))
-  return { blobs: [config, ...layers], manifest, digest: sha256(manifest) }
-}
-
 /** A running campaign world. */
 export interface World {
   readonly backend: Backend
@@ -145,18 +111,9 @@ export interface World {
   stop(): Promise<void>
 }
 
-const credentialsFor = (hosts: ReadonlyArray<string>) =>
-  CredentialStore.layerStatic(
-    Object.fromEntries(hosts.map((host) => [host, CredentialStore.basic(USER, Redacted.make(PASSWORD))]))
-  )
-
-const pushImage = (reference: string, image: TestImage) =>
-  Effect.gen(function*() {
-    const blobs = yield* Effect.forEach(image.blobs, BlobSource.fromBytes)
-    yield* Image.push(reference, { blobs, manifest: { bytes: image.manifest, mediaType: MediaType.ociManifest } }, {
-      concurrency: 1
-    })
-  })
+const credentialsOf = (hosts: ReadonlyArray<string>) =>
+  Object.fromEntries(hosts.map((host) => [host, CredentialStore.basic(USER, Redacted.make(PASSWORD))]))
+const credentialsFor = (hosts: ReadonlyArray<string>) => CredentialStore.layerStatic(credentialsOf(hosts))
 
 /** Starts a world on `backend`: the registry, two proxies, the recording origin; seeds the source image. */
 export const startWorld = async (backend: Backend): Promise<World> => {
@@ -195,7 +152,7 @@ export const startWorld = async (backend: Backend): Promise<World> => {
     })
   ])
   await Effect.runPromise(
-    pushImage(`${host}/campaign/src:v1`, image).pipe(
+    pushImage(`${host}/campaign/src:v1`, image, { concurrency: 1 }).pipe(
       Effect.provide(NodeRegistry.layer().pipe(Layer.provide(credentialsFor([host]))))
     )
   )
@@ -220,9 +177,6 @@ export const startWorld = async (backend: Backend): Promise<World> => {
 // ---------------------------------------------------------------------------------------------
 // checks
 // ---------------------------------------------------------------------------------------------
-
-const collect = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
-  Effect.map(Stream.runCollect(stream), (chunks) => Buffer.concat(Chunk.toArray(chunks)))
 
 /** Every descriptor a manifest names (config, layers, children), except foreign layers. */
 const descriptorsOf = (bytes: Uint8Array): ReadonlyArray<Manifest.Descriptor> => {
@@ -354,7 +308,6 @@ class Hung {
 export const runCase = async (world: World, c: CampaignCase): Promise<RunResult> => {
   const id = `${c.operation}-${world.runs++}-${crypto.randomBytes(3).toString("hex")}`
   const violations: Array<string> = []
-  const wire: Array<{ readonly url: string; readonly method: string; readonly authorization: boolean }> = []
   const proxies = [world.a, world.b]
   for (const proxy of proxies) proxy.resetLog()
   world.origin.reset()
@@ -365,18 +318,7 @@ export const runCase = async (world: World, c: CampaignCase): Promise<RunResult>
       undefined :
       (how) => how === "expired" ? world.tokens!.issueExpired(1) : world.tokens!.issueWithUntrustedKey(1)
   })
-  const layer = NodeRegistry.layer({
-    ...clientOptions,
-    transformClient: (client) =>
-      HttpClient.tapRequest(client, (request) =>
-        Effect.sync(() => {
-          wire.push({
-            method: request.method,
-            url: request.url,
-            authorization: request.headers["authorization"] !== undefined
-          })
-        }))
-  }).pipe(Layer.provide(credentialsFor([world.a.host, world.b.host])))
+  const { layer, wire } = recordingClient(credentialsOf([world.a.host, world.b.host]), clientOptions)
 
   const dir = c.operation === "pull" ? await fs.mkdtemp(path.join(os.tmpdir(), "ocireg-campaign-")) : undefined
   const source = `${world.a.host}/campaign/src:v1`
@@ -386,7 +328,7 @@ export const runCase = async (world: World, c: CampaignCase): Promise<RunResult>
     c.operation === "pull"
       ? OciLayout.pullToLayout(source, dir!, { concurrency: 1 })
       : c.operation === "push"
-      ? pushImage(`${targetHost}/${repository}:v1`, world.image)
+      ? pushImage(`${targetHost}/${repository}:v1`, world.image, { concurrency: 1 })
       : Image.copy(source, `${targetHost}/${repository}:v1`, { concurrency: 1 })
 
   const started = Date.now()

@@ -9,7 +9,6 @@
  * error, and never with data lost or silently corrupted. Each records `{ scenario, expected,
  * outcome }`; the suite prints the table and writes it to `test-results/faults.md`.
  */
-import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, it } from "@effect/vitest"
 import * as BlobSource from "@ocireg/core/BlobSource"
 import * as CredentialStore from "@ocireg/core/CredentialStore"
@@ -21,7 +20,6 @@ import * as RegistryClient from "@ocireg/core/RegistryClient"
 import type { RegistryError } from "@ocireg/core/RegistryError"
 import * as NodeRegistry from "@ocireg/platform-node/NodeRegistry"
 import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -36,6 +34,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest"
+import { buildImage, collect, pushImage, recordingClient, sha256 } from "../../../../test-support/campaign/common.js"
 import {
   describeIntegration,
   Fault,
@@ -66,89 +65,28 @@ const retrySchedule = Schedule.exponential("20 millis", 2).pipe(
 )
 const attempts = 4
 
-const sha256 = (bytes: Uint8Array) =>
-  `sha256:${crypto.createHash("sha256").update(bytes).digest("hex")}` as Digest.Digest
 const blobBytes = crypto.randomBytes(3 * MiB)
 const blobDigest = sha256(blobBytes)
 
-// ---------------------------------------------------------------------------------------------
-// test images
-// ---------------------------------------------------------------------------------------------
-
-interface TestImage {
-  readonly blobs: ReadonlyArray<Uint8Array>
-  readonly manifest: Uint8Array
-  readonly digest: Digest.Digest
-}
-
-const buildImage = (layerSizes: ReadonlyArray<number>): TestImage => {
-  const layers = layerSizes.map((n) => crypto.randomBytes(n))
-  const config = Buffer.from(JSON.stringify({
-    architecture: "amd64",
-    os: "linux",
-    rootfs: { type: "layers", diff_ids: layers.map(sha256) }
-  }))
-  const descriptor = (mediaType: string, bytes: Uint8Array) => ({
-    mediaType,
-    digest: sha256(bytes),
-    size: bytes.length
-  })
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
-    config: descriptor(MediaType.ociConfig, config),
-    layers: layers.map((layer) => descriptor(MediaType.ociLayerTar, layer))
-  }))
-  return { blobs: [config, ...layers], manifest, digest: sha256(manifest) }
-}
-
 const smallImage = buildImage([1024])
 const multiImage = buildImage([300_000, 300_000, 300_000])
-
-const pushImage = (reference: string, image: TestImage) =>
-  Effect.gen(function*() {
-    const blobs = yield* Effect.forEach(image.blobs, BlobSource.fromBytes)
-    yield* Image.push(reference, { blobs, manifest: { bytes: image.manifest, mediaType: MediaType.ociManifest } })
-  })
 
 // ---------------------------------------------------------------------------------------------
 // clients under test
 // ---------------------------------------------------------------------------------------------
 
-/** A request as the client put it on the wire (through `transformClient`: token fetches included). */
-interface WireRequest {
-  readonly method: string
-  readonly url: string
-  readonly authorization: boolean
-}
-
 const makeClient = (
   credentials: Readonly<Record<string, CredentialStore.Credential>>,
   overrides: RegistryClient.Options = {}
-) => {
-  const wire: Array<WireRequest> = []
-  const layer = NodeRegistry.layer({
+) =>
+  recordingClient(credentials, {
     retrySchedule,
     idleTimeout: "1 second",
     maxRetryAfter: "3 seconds",
     requestTimeout: "10 seconds",
     chunkSize,
-    transformClient: (client) =>
-      HttpClient.tapRequest(client, (request) =>
-        Effect.sync(() => {
-          wire.push({
-            method: request.method,
-            url: request.url,
-            authorization: request.headers["authorization"] !== undefined
-          })
-        })),
     ...overrides
-  }).pipe(Layer.provide(CredentialStore.layerStatic(credentials)))
-  return { wire, layer }
-}
-
-const collect = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
-  Effect.map(Stream.runCollect(stream), (chunks) => Buffer.concat(Chunk.toArray(chunks)))
+  })
 
 const download = (host: string, repository: string, digest: Digest.Digest, size?: number) =>
   collect(Registry.getBlob(`${host}/${repository}`, size === undefined ? digest : { digest, size }))
