@@ -109,7 +109,9 @@ export interface Options {
   readonly idleTimeout?: Duration.DurationInput | undefined
   /**
    * Blob transfers in flight per registry host and direction, shared by every operation using
-   * this client (so nested copies do not multiply it). Default 8.
+   * this client (so nested copies do not multiply it). Default 8. Manifest, HEAD, tag and token
+   * requests are not counted: to bound connections per origin, bound the HTTP client's sockets
+   * (`NodeRegistry.layer({ httpOptions: { maxSockets } })`).
    */
   readonly hostConcurrency?: number | undefined
   /**
