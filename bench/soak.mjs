@@ -135,9 +135,10 @@ const main = async () => {
     await settle()
     const after = descriptors()
 
-    // undici opens a connection per request in flight (its Agent has no cap); hostConcurrency
-    // bounds blob transfers, not manifest and HEAD requests: the bound is the requests a round
-    // can have in flight, `copies` x the 4 blobs a copy moves at once, plus the pushes' few
+    // the HTTP client opens a connection per request in flight (NodeHttpClient's maxSockets is
+    // unbounded by default) and hostConcurrency bounds blob transfers only, not manifest and HEAD
+    // requests (test/campaign/sockets.test.ts): the bound is the requests a round can have in
+    // flight, `copies` x the 4 blobs a copy handles at once, plus the pushes' few
     const socketBound = copies * 4 + 16 + before.sockets
     const copyRequests = afterCopies.requests - warmupStats.requests
     const readRequests = end.requests - afterCopies.requests

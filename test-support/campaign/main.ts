@@ -41,6 +41,8 @@ const backends: Array<Backend> = wanted === "both"
   : [wanted as Backend]
 const verbose = process.argv.includes("--verbose")
 const operations = (argument("ops") ?? "pull,push,copy").split(",") as Array<Operation>
+/** `--only KIND`: only schedules with a fault of that kind (say `losePatch`), to study one fault. */
+const only = argument("only")
 
 /** `--case '<json>'`: replay one case (as a violation printed it) and print what happened. */
 const replay = async (json: string) => {
@@ -79,11 +81,18 @@ const main = async () => {
     try {
       for (const operation of operations) {
         const tally = emptyTally()
-        const cases = fc.sample(caseArbitrary(operation, backend), { numRuns: runs, seed })
+        const arbitrary = caseArbitrary(operation, backend)
+        const cases = fc.sample(
+          only === undefined ? arbitrary : arbitrary.filter((c) => c.faults.some((f) => f.kind === only)),
+          { numRuns: runs, seed }
+        )
+        const slowest: Array<{ readonly ms: number; readonly line: string }> = []
         for (const [i, c] of cases.entries()) {
           if (process.argv.includes("--trace")) console.log(`start ${i}: ${JSON.stringify(c)}`)
           const result = await runCase(world, c)
           count(tally, result)
+          slowest.push({ ms: result.ms, line: `${result.outcome} ${result.tag ?? ""} ${JSON.stringify(c)}` })
+          slowest.sort((x, y) => y.ms - x.ms).splice(3)
           if (result.outcome === "violation") {
             const line = `${backend} ${describeCase(c)}\n  ${result.violations.join("\n  ")}\n  ${JSON.stringify(c)}`
             failures.push(line)
@@ -92,6 +101,7 @@ const main = async () => {
           if (verbose && result.outcome === "typed") console.log(`typed ${result.tag}: ${describeCase(c)}`)
           if ((i + 1) % 50 === 0) console.log(`  ${backend} ${operation}: ${i + 1}/${runs}`)
         }
+        console.log(`  ${backend} ${operation}: slowest ${slowest.map((x) => `\n    ${x.ms} ms ${x.line}`).join("")}`)
         rows.push({ label: `${operation} (${backend === "server" ? "RegistryServer" : "docker-registry"})`, tally })
       }
     } finally {
