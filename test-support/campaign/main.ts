@@ -6,6 +6,7 @@
  * as JSON (paste it into `packages/platform-node/test/campaign/regressions.ts` to keep it).
  * Exits 1 when there was a violation. `--case '<json>' --backend server` replays one case.
  */
+import type * as RegistryTest from "@ocireg/core/RegistryTest"
 import * as fc from "fast-check"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -43,10 +44,12 @@ const verbose = process.argv.includes("--verbose")
 const operations = (argument("ops") ?? "pull,push,copy").split(",") as Array<Operation>
 /** `--only KIND`: only schedules with a fault of that kind (say `losePatch`), to study one fault. */
 const only = argument("only")
+/** `--dialect NAME`: `RegistryServer` speaks that registry's dialect (`RegistryTest.dialects`). */
+const dialect = argument("dialect") as RegistryTest.Dialect | undefined
 
 /** `--case '<json>'`: replay one case (as a violation printed it) and print what happened. */
 const replay = async (json: string) => {
-  const world = await startWorld(backends[0]!)
+  const world = await startWorld(backends[0]!, { dialect })
   try {
     const c = JSON.parse(json) as CampaignCase
     const result = await runCase(world, c)
@@ -77,7 +80,7 @@ const main = async () => {
   // a promise that never settles must show as a hang, not as a silent exit of an idle event loop
   const alive = setInterval(() => undefined, 60_000)
   for (const backend of backends) {
-    const world = await startWorld(backend)
+    const world = await startWorld(backend, { dialect })
     try {
       for (const operation of operations) {
         const tally = emptyTally()
@@ -102,7 +105,8 @@ const main = async () => {
           if ((i + 1) % 50 === 0) console.log(`  ${backend} ${operation}: ${i + 1}/${runs}`)
         }
         console.log(`  ${backend} ${operation}: slowest ${slowest.map((x) => `\n    ${x.ms} ms ${x.line}`).join("")}`)
-        rows.push({ label: `${operation} (${backend === "server" ? "RegistryServer" : "docker-registry"})`, tally })
+        const server = dialect === undefined ? "RegistryServer" : `RegistryServer, ${dialect}`
+        rows.push({ label: `${operation} (${backend === "server" ? server : "docker-registry"})`, tally })
       }
     } finally {
       await world.stop()

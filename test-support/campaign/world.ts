@@ -22,6 +22,7 @@ import * as Manifest from "@ocireg/core/Manifest"
 import * as Registry from "@ocireg/core/Registry"
 import type * as RegistryClient from "@ocireg/core/RegistryClient"
 import { isRegistryError } from "@ocireg/core/RegistryError"
+import type * as RegistryTest from "@ocireg/core/RegistryTest"
 import * as NodeHasher from "@ocireg/platform-node/NodeHasher"
 import * as NodeRegistry from "@ocireg/platform-node/NodeRegistry"
 import * as OciLayout from "@ocireg/platform-node/OciLayout"
@@ -116,7 +117,10 @@ const credentialsOf = (hosts: ReadonlyArray<string>) =>
 const credentialsFor = (hosts: ReadonlyArray<string>) => CredentialStore.layerStatic(credentialsOf(hosts))
 
 /** Starts a world on `backend`: the registry, two proxies, the recording origin; seeds the source image. */
-export const startWorld = async (backend: Backend): Promise<World> => {
+export const startWorld = async (
+  backend: Backend,
+  options: { readonly dialect?: RegistryTest.Dialect | undefined } = {}
+): Promise<World> => {
   const image = buildImage([300_000, 100_000, 2_000])
   const byDigest = new Map(image.blobs.map((b) => [sha256(b), b]))
   const scope = Effect.runSync(Scope.make())
@@ -126,7 +130,7 @@ export const startWorld = async (backend: Backend): Promise<World> => {
   let host: string
   if (backend === "server") {
     const server = await Effect.runPromise(
-      RegistryServer.serve({ auth: { bearer: { users: { [USER]: PASSWORD } } } }).pipe(
+      RegistryServer.serve({ auth: { bearer: { users: { [USER]: PASSWORD } } }, dialect: options.dialect }).pipe(
         Scope.extend(scope),
         Effect.provide(NodeHasher.layer)
       )
