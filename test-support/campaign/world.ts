@@ -434,7 +434,10 @@ export const runCase = async (world: World, c: CampaignCase): Promise<RunResult>
       const reference = `${world.direct}/${repository}:v1`
       const head = yield* Effect.either(Registry.headManifest(reference))
       if (head._tag === "Left") {
-        if (head.left._tag !== "NotFound") violations.push(`reading the destination back: ${head.left._tag}`)
+        // Docker Hub, GHCR and Harbor answer a missing repository as "not found or denied"
+        const absent = head.left._tag === "NotFound" ||
+          (head.left._tag === "AuthorizationError" && head.left.reason === "NotFoundOrDenied")
+        if (!absent) violations.push(`reading the destination back: ${head.left._tag}`)
         if (outcome === "success") violations.push("the destination has no tag after a success")
         return
       }
