@@ -22,7 +22,7 @@ import * as Manifest from "@ocireg/core/Manifest"
 import * as Registry from "@ocireg/core/Registry"
 import type * as RegistryClient from "@ocireg/core/RegistryClient"
 import { isRegistryError } from "@ocireg/core/RegistryError"
-import type * as RegistryTest from "@ocireg/core/RegistryTest"
+import * as RegistryTest from "@ocireg/core/RegistryTest"
 import * as NodeHasher from "@ocireg/platform-node/NodeHasher"
 import * as NodeRegistry from "@ocireg/platform-node/NodeRegistry"
 import * as OciLayout from "@ocireg/platform-node/OciLayout"
@@ -107,6 +107,8 @@ export interface World {
   readonly direct: string
   readonly image: TestImage
   readonly tokens: TokenServer | undefined
+  /** Client options every client of the world needs (the API path prefix of the Artifactory dialect). */
+  readonly hostOptions: RegistryClient.Options
   /** Cases run so far (names fresh repositories). */
   runs: number
   stop(): Promise<void>
@@ -155,9 +157,13 @@ export const startWorld = async (
       }
     })
   ])
+  // the Artifactory dialect serves the API under a path prefix that clients are configured with
+  const hostOptions: RegistryClient.Options = options.dialect === "artifactory"
+    ? { pathPrefix: Object.fromEntries([host, a.host, b.host].map((h) => [h, RegistryTest.artifactoryPrefix])) }
+    : {}
   await Effect.runPromise(
     pushImage(`${host}/campaign/src:v1`, image, { concurrency: 1 }).pipe(
-      Effect.provide(NodeRegistry.layer().pipe(Layer.provide(credentialsFor([host]))))
+      Effect.provide(NodeRegistry.layer(hostOptions).pipe(Layer.provide(credentialsFor([host]))))
     )
   )
   return {
@@ -168,6 +174,7 @@ export const startWorld = async (
     direct: host,
     image,
     tokens,
+    hostOptions,
     runs: 0,
     stop: async () => {
       await Promise.allSettled([a.stop(), b.stop(), origin.stop()])
@@ -322,7 +329,10 @@ export const runCase = async (world: World, c: CampaignCase): Promise<RunResult>
       undefined :
       (how) => how === "expired" ? world.tokens!.issueExpired(1) : world.tokens!.issueWithUntrustedKey(1)
   })
-  const { layer, wire } = recordingClient(credentialsOf([world.a.host, world.b.host]), clientOptions)
+  const { layer, wire } = recordingClient(credentialsOf([world.a.host, world.b.host]), {
+    ...clientOptions,
+    ...world.hostOptions
+  })
 
   const dir = c.operation === "pull" ? await fs.mkdtemp(path.join(os.tmpdir(), "ocireg-campaign-")) : undefined
   const source = `${world.a.host}/campaign/src:v1`
@@ -451,7 +461,7 @@ export const runCase = async (world: World, c: CampaignCase): Promise<RunResult>
     const checked = await Effect.runPromiseExit(
       check.pipe(
         Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Hung() }),
-        Effect.provide(NodeRegistry.layer().pipe(Layer.provide(credentialsFor([world.direct]))))
+        Effect.provide(NodeRegistry.layer(world.hostOptions).pipe(Layer.provide(credentialsFor([world.direct]))))
       )
     )
     if (Exit.isFailure(checked)) violations.push(`reading the destination back failed: ${Cause.pretty(checked.cause)}`)
