@@ -125,5 +125,6 @@ const main = async () => {
 
 main().catch((error) => {
   console.error(error)
-  process.exitCode = 1
+  // the keep-alive timer and a half-started world would keep the process waiting forever
+  process.exit(1)
 })
