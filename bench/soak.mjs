@@ -55,6 +55,7 @@ const gc = () => {
 }
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300))
 const rss = () => process.memoryUsage().rss
+const heap = () => process.memoryUsage().heapUsed
 
 /** A small image: a config and two layers of 4 KiB and 16 KiB. */
 const smallImage = (i) => {
@@ -113,9 +114,18 @@ const main = async () => {
     gc()
     await settle()
     const afterWarmup = rss()
+    // RSS after one sample swings by 10% either way between runs (the allocator keeps or returns
+    // freed pages): the series after each round, and the live heap after a full GC, show a trend
+    const rssSeries = [afterWarmup]
+    const heapAfterWarmup = heap()
     const warmupStats = await stats()
     const copyStarted = performance.now()
-    for (let round = 1; round <= rounds; round++) await copyRound(round)
+    for (let round = 1; round <= rounds; round++) {
+      await copyRound(round)
+      gc()
+      await settle()
+      rssSeries.push(rss())
+    }
     const copyMs = performance.now() - copyStarted
     const afterCopies = await stats()
 
@@ -128,6 +138,7 @@ const main = async () => {
     gc()
     await settle()
     const finalRss = rss()
+    const finalHeap = heap()
     const totalMs = performance.now() - started
     const socketsBeforeRelease = descriptors().sockets
     clearInterval(sampler)
@@ -154,6 +165,13 @@ const main = async () => {
       } MiB, ` +
       `final ${(finalRss / MiB).toFixed(1)} MiB (${(((finalRss - afterWarmup) / afterWarmup) * 100).toFixed(1)}% ` +
       `from warm-up; target within 10%)`,
+      `  RSS per round:   ${rssSeries.map((b) => (b / MiB).toFixed(1)).join(", ")}, final ${
+        (finalRss / MiB).toFixed(1)
+      } MiB`,
+      `  live heap:       after warm-up ${(heapAfterWarmup / MiB).toFixed(1)} MiB, final ${
+        (finalHeap / MiB).toFixed(1)
+      } MiB ` +
+      `after a full GC (${(((finalHeap - heapAfterWarmup) / heapAfterWarmup) * 100).toFixed(1)}%)`,
       `  sockets:         peak ${peakSockets} (bound ${socketBound}: ${copies} copies x 4 blobs in flight), ` +
       `${socketsBeforeRelease} open before release, ${after.sockets} after (before the client: ${before.sockets})`,
       `  descriptors:     ${before.all} before the client, ${after.all} after its release ` +
