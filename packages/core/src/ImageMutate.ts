@@ -15,6 +15,7 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as BlobSource from "./BlobSource.js"
@@ -25,7 +26,7 @@ import * as MediaType from "./MediaType.js"
 import * as Reference from "./Reference.js"
 import * as Registry from "./Registry.js"
 import type { RegistryClient } from "./RegistryClient.js"
-import type { RegistryError } from "./RegistryError.js"
+import { DigestMismatch, type RegistryError } from "./RegistryError.js"
 
 /**
  * Input `append` or `mutate` cannot use. `reason` says why:
@@ -98,6 +99,8 @@ export interface LayerInfo {
  */
 export interface LayerInput<E = never, R = never> {
   readonly source: BlobSource.BlobSource<E, R>
+  /** What `measureLayer` found, when the caller measured the bytes already (skips a read). */
+  readonly info?: LayerInfo | undefined
   readonly mediaType?: string | undefined
   readonly history?: {
     readonly created_by?: string | undefined
@@ -135,45 +138,62 @@ const isTarHeader = (block: Uint8Array) => {
   return /^[0-7]+$/.test(field) && parseInt(field, 8) === sum
 }
 
-const gunzip = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, digest: string) =>
+/**
+ * Decompress a gzip stream with the platform's `DecompressionStream` (WHATWG Compression
+ * Streams: Node >= 18 and every current browser), chunk by chunk. A failure of the input stream
+ * comes out as itself; a decompression failure as `NotATar`.
+ */
+const gunzip = <E, R>(
+  stream: Stream.Stream<Uint8Array, E, R>,
+  name: string
+): Stream.Stream<Uint8Array, E | ImageMutateError, R> =>
   Stream.unwrap(Effect.map(Stream.toReadableStreamEffect(stream), (readable) =>
     Stream.fromReadableStream(
       () => readable.pipeThrough(new DecompressionStream("gzip") as ReadableWritablePair<Uint8Array, Uint8Array>),
-      (cause) =>
-        new ImageMutateError({
-          reason: "NotATar",
-          detail: `layer ${digest} is not valid gzip (${cause instanceof Error ? cause.message : String(cause)})`
-        })
+      (cause): E | ImageMutateError =>
+        Predicate.hasProperty(cause, "_tag")
+          ? cause as E
+          : new ImageMutateError({
+            reason: "NotATar",
+            detail: `${name} is not valid gzip (${cause instanceof Error ? cause.message : String(cause)})`
+          })
     )))
 
 /**
- * Read a layer once: detect gzip by its magic bytes, hash the uncompressed tar as it streams
- * (through `DecompressionStream` for gzip) and check that it starts with a tar header. Fails with
- * `ImageMutateError` (`NotATar`, `UnsupportedCompression`) otherwise.
+ * Measure a layer's bytes in one pass (after a peek at its first bytes): its digest and size,
+ * whether it is gzip (by its magic bytes), and the `diff_id` and size of the uncompressed tar,
+ * hashed as it streams (through `DecompressionStream` for gzip). Fails with `ImageMutateError`
+ * (`NotATar`, `UnsupportedCompression`) when it is not a tar archive. `open` gives the bytes from
+ * the start each time it is called (a file, bytes in memory).
  *
  * @since 0.1.0
  * @category layers
  */
-export const inspectLayer = <E, R>(
-  source: BlobSource.BlobSource<E, R>
-): Effect.Effect<LayerInfo, ImageMutateError | E | RegistryError, R> =>
+export const measureLayer = <E, R>(
+  open: () => Stream.Stream<Uint8Array, E, R>,
+  name = "layer"
+): Effect.Effect<LayerInfo, ImageMutateError | E, R> =>
   Effect.gen(function*() {
-    const magic = yield* head(source.open(0), 4)
+    const magic = yield* head(open(), 4)
     if (startsWith(magic, zstdMagic)) {
       return yield* new ImageMutateError({
         reason: "UnsupportedCompression",
-        detail: `layer ${source.digest} is zstd-compressed; give it uncompressed or gzip-compressed`
+        detail: `${name} is zstd-compressed; give it uncompressed or gzip-compressed`
       })
     }
     const compression = startsWith(magic, gzipMagic) ? "gzip" as const : "none" as const
     const hasher = yield* Digest.currentHasher
-    const state = hasher.create("sha256")
-    const raw = source.open(0)
-    const tar: Stream.Stream<Uint8Array, E | RegistryError | ImageMutateError, R> = compression === "gzip"
-      ? gunzip(raw, source.digest)
-      : raw
+    const rawState = hasher.create("sha256")
+    let rawSize = 0
+    const raw = Stream.map(open(), (bytes) => {
+      rawState.update(bytes)
+      rawSize += bytes.length
+      return bytes
+    })
+    const state = compression === "gzip" ? hasher.create("sha256") : rawState
+    const tar: Stream.Stream<Uint8Array, E | ImageMutateError, R> = compression === "gzip" ? gunzip(raw, name) : raw
     const { first, size } = yield* Stream.runFold(tar, { first: new Uint8Array(0), size: 0 }, (acc, bytes) => {
-      state.update(bytes)
+      if (state !== rawState) state.update(bytes)
       const first = acc.first.length >= 512
         ? acc.first
         : new Uint8Array([...acc.first, ...bytes.subarray(0, 512 - acc.first.length)])
@@ -182,17 +202,44 @@ export const inspectLayer = <E, R>(
     if (!isTarHeader(first)) {
       return yield* new ImageMutateError({
         reason: "NotATar",
-        detail: `layer ${source.digest} is not a tar archive${compression === "gzip" ? " (once gunzipped)" : ""}`
+        detail: `${name} is not a tar archive${compression === "gzip" ? " (once gunzipped)" : ""}`
       })
     }
+    const digest = `sha256:${rawState.hex()}` as Digest.Digest
     return {
-      digest: source.digest,
-      size: source.size,
+      digest,
+      size: rawSize,
       compression,
-      diffId: `sha256:${state.hex()}` as Digest.Digest,
+      diffId: compression === "gzip" ? `sha256:${state.hex()}` as Digest.Digest : digest,
       uncompressedSize: size
     } satisfies LayerInfo
-  }).pipe(Effect.withSpan("ImageMutate.inspectLayer", { attributes: { "blob.digest": source.digest } }))
+  }).pipe(Effect.withSpan("ImageMutate.measureLayer", { attributes: { "layer.name": name } }))
+
+/**
+ * `measureLayer` for a `BlobSource`, checking that its bytes are the digest and size it claims
+ * (`DigestMismatch` otherwise).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const inspectLayer = <E, R>(
+  source: BlobSource.BlobSource<E, R>
+): Effect.Effect<LayerInfo, ImageMutateError | E | RegistryError, R> =>
+  Effect.flatMap(
+    measureLayer(() => source.open(0), `layer ${source.digest}`),
+    (info) =>
+      info.digest === source.digest && info.size === source.size
+        ? Effect.succeed(info)
+        : Effect.fail(
+          new DigestMismatch({
+            subject: "blob",
+            expected: source.digest,
+            actual: info.digest,
+            expectedSize: source.size,
+            actualSize: info.size
+          })
+        )
+  )
 
 const layerMediaType = (flavour: "oci" | "docker", compression: LayerInfo["compression"]) =>
   flavour === "docker"
@@ -458,7 +505,14 @@ export const append = <E, R, R2 = never>(
       : yield* baseImage(base, dst, options)
     const { config, manifest, mediaType } = start
     const flavour = mediaType === MediaType.dockerManifest ? "docker" as const : "oci" as const
-    const infos = yield* Effect.forEach(layers, (layer) => inspectLayer(layer.source), { concurrency: 2 })
+    const infos = yield* Effect.forEach(
+      layers,
+      (layer) =>
+        layer.info !== undefined && layer.info.digest === layer.source.digest && layer.info.size === layer.source.size
+          ? Effect.succeed(layer.info)
+          : inspectLayer(layer.source),
+      { concurrency: 2 }
+    )
     const slots = Math.max(1, options.concurrency ?? 4)
     yield* Effect.forEach(layers, (layer) => Image.transferBlob(dst, layer.source, options), {
       concurrency: slots,
@@ -468,7 +522,7 @@ export const append = <E, R, R2 = never>(
     const rootfs = objectAt(config, "rootfs")
     if (typeof rootfs.type !== "string") rootfs.type = "layers"
     const diffIds = Array.isArray(rootfs.diff_ids) ? rootfs.diff_ids as Array<unknown> : []
-    const baseLayers = diffIds.length
+    const baseLayers = Array.isArray(manifest.layers) ? manifest.layers.length : diffIds.length
     rootfs.diff_ids = [...diffIds, ...infos.map((i) => i.diffId)]
     if (Array.isArray(config.history) || baseLayers === 0) {
       const created = options.created ?? new Date().toISOString()

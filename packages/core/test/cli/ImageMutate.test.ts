@@ -88,6 +88,36 @@ describe("ImageMutate.append", () => {
       assert.strictEqual(info.uncompressedSize, tar.length)
     }).pipe(Effect.provide(inMemory())))
 
+  it.effect("measureLayer reads once for digest and diff_id; a measured layer is not read again; lies are caught", () =>
+    Effect.gen(function*() {
+      const tar = tarWithOneFile("big.bin", crypto.randomBytes(300_000))
+      const gz = zlib.gzipSync(tar)
+      const info = yield* ImageMutate.measureLayer(() => Stream.fromIterable([gz.subarray(0, 1000), gz.subarray(1000)]))
+      assert.deepStrictEqual(info, {
+        digest: sha256(gz),
+        size: gz.length,
+        compression: "gzip",
+        diffId: sha256(tar),
+        uncompressedSize: tar.length
+      })
+      let opens = 0
+      const counted = BlobSource.make({
+        digest: info.digest,
+        size: info.size,
+        open: (offset) => Stream.suspend(() => (opens++, Stream.succeed(gz.subarray(offset))))
+      })
+      yield* ImageMutate.append(ImageMutate.scratch, `${host}/team/app:measured`, [{ source: counted, info }])
+      const measuredOpens = opens
+      opens = 0
+      yield* ImageMutate.append(ImageMutate.scratch, `${host}/team/app:unmeasured`, [{ source: counted }])
+      assert.isBelow(measuredOpens, opens)
+      const { config } = yield* read(`${host}/team/app:measured`)
+      assert.deepStrictEqual(config.rootfs.diff_ids, [sha256(tar)])
+      const liar = BlobSource.make({ digest: info.digest, size: info.size, open: () => Stream.succeed(tar) })
+      const lie = yield* Effect.flip(ImageMutate.inspectLayer(liar))
+      assert.strictEqual(lie._tag, "DigestMismatch")
+    }).pipe(Effect.provide(inMemory())))
+
   it.effect("appends on top of a base, keeping every other field of its config and manifest", () =>
     Effect.gen(function*() {
       yield* storeRaw("team/base", "v1", unusualConfig)

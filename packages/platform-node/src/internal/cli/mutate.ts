@@ -11,6 +11,7 @@ import * as Options from "@effect/cli/Options"
 import * as ImageMutate from "@ocireg/core/ImageMutate"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Path from "node:path"
 import * as NodeBlobSource from "../../NodeBlobSource.js"
 import { clientLayer, root } from "./global.js"
 import { result, UsageError } from "./output.js"
@@ -61,11 +62,13 @@ export const append = Command.make("append", {
   Effect.gen(function*() {
     const global = yield* root
     const progress = Progress.make(!global.json)
+    // one read measures a file (digest, gzip or not, diff_id); the upload is the second
     const layers = yield* Effect.forEach(args.file, (path) =>
-      Effect.map(NodeBlobSource.fromFile(path), (source) => ({
-        source,
-        history: { created_by: `ocireg append -f ${path.split("/").pop()}` }
-      })))
+      Effect.gen(function*() {
+        const info = yield* ImageMutate.measureLayer(() => NodeBlobSource.readFile(path), path)
+        const source = yield* NodeBlobSource.fromFile(path, { digest: info.digest, size: info.size })
+        return { source, info, history: { created_by: `ocireg append -f ${Path.basename(path)}` } }
+      }).pipe(Effect.catchTag("ImageMutateError", (e) => Effect.fail(asUsage(e)))))
     const made = yield* ImageMutate.append(args.base, args.newTag, layers, {
       platform: Option.getOrUndefined(global.platform),
       scratchFormat: args.scratchFormat,
