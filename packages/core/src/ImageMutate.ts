@@ -299,7 +299,8 @@ const sameRepository = (a: Reference.Reference, b: Reference.Reference) =>
 const targetOf = (source: Reference.Reference, target: Registry.ReferenceInput | undefined) =>
   Effect.gen(function*() {
     const dst = target === undefined ? source : yield* toReference(target)
-    const tag = dst.tag ?? (target === undefined || sameRepository(source, dst) ? source.tag : undefined)
+    // as `Image.copy`: the target's tag, else the source's (unless the target names a digest)
+    const tag = dst.tag ?? (dst.digest === undefined ? source.tag : undefined)
     if (tag === undefined) {
       return yield* new ImageMutateError({
         reason: "MissingTag",
@@ -308,6 +309,13 @@ const targetOf = (source: Reference.Reference, target: Registry.ReferenceInput |
     }
     return yield* Reference.make({ registry: dst.registry, repository: dst.repository, tag })
   })
+
+/** A stream without its first `count` bytes (a restarted upload resumes at the registry's offset). */
+const dropBytes = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, count: number) =>
+  Stream.mapAccum(stream, count, (left, bytes) =>
+    left >= bytes.length
+      ? [left - bytes.length, bytes.subarray(bytes.length)] as const
+      : [0, bytes.subarray(left)] as const).pipe(Stream.filter((bytes) => bytes.length > 0))
 
 /** Make the blobs of `source`'s image available in `target`'s repository (mounted on one registry). */
 const carryBlobs = <R>(
@@ -329,7 +337,7 @@ const carryBlobs = <R>(
             open: (offset) =>
               offset === 0
                 ? Registry.getBlob(source, d)
-                : Stream.flatMap(head(Registry.getBlob(source, d), offset), () => Stream.empty)
+                : dropBytes(Registry.getBlob(source, d), offset)
           }),
           options,
           source.registry === target.registry ? source.repository : undefined
@@ -437,10 +445,16 @@ const baseImage = <R>(base: Registry.ReferenceInput, dst: Reference.Reference, o
     }
   })
 
+// Go decodes `created` with time.Time's RFC 3339 parser: anything else makes docker and skopeo
+// refuse the config, so only RFC 3339 date-times are written.
+const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
+
 const checkCreated = (created: string | undefined) =>
-  created === undefined || !Number.isNaN(Date.parse(created))
+  created === undefined || (rfc3339.test(created) && !Number.isNaN(Date.parse(created)))
     ? Effect.void
-    : Effect.fail(new ImageMutateError({ reason: "BadValue", detail: `created ${created} is not an RFC 3339 time` }))
+    : Effect.fail(
+      new ImageMutateError({ reason: "BadValue", detail: `created ${created} is not an RFC 3339 time` })
+    )
 
 /**
  * Add `layers` on top of the image `base` names (or of nothing, with `scratch`) and push the
@@ -654,7 +668,7 @@ export const applyToConfig = (
     if (changes.exposedPorts !== undefined) {
       const ports = objectAt(container, "ExposedPorts")
       for (const port of changes.exposedPorts) {
-        if (!/^\d{1,5}(-\d{1,5})?(\/(tcp|udp|sctp))?$/.test(port)) {
+        if (!/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(port)) {
           return yield* new ImageMutateError({ reason: "BadValue", detail: `port ${port} (want 80, 80/tcp, 53/udp)` })
         }
         ports[port.includes("/") ? port : `${port}/tcp`] = {}

@@ -265,6 +265,15 @@ describe("ImageMutate.mutate", () => {
       assert.strictEqual(byDigest._tag === "ImageMutateError" && byDigest.reason, "MissingTag")
       const badTime = yield* Effect.flip(ImageMutate.mutate(`${host}/team/app:v1`, { created: "yesterday" }))
       assert.strictEqual(badTime._tag === "ImageMutateError" && badTime.reason, "BadValue")
+      for (const created of ["2026", "2026-12-03", "Thu Dec 3 2026"]) {
+        const notRfc3339 = yield* Effect.flip(ImageMutate.mutate(`${host}/team/app:v1`, { created }))
+        assert.strictEqual(notRfc3339._tag === "ImageMutateError" && notRfc3339.reason, "BadValue", created)
+      }
+      const badPort = yield* Effect.flip(ImageMutate.mutate(`${host}/team/app:v1`, { exposedPorts: ["http"] }))
+      assert.strictEqual(badPort._tag === "ImageMutateError" && badPort.reason, "BadValue")
+      // a target repository without a tag takes the source's tag, as copy does
+      const untagged = yield* ImageMutate.mutate(`${host}/team/app:v1`, { user: "u" }, { target: `${host}/third/app` })
+      assert.strictEqual(untagged.reference, `${host}/third/app:v1`)
     }).pipe(Effect.provide(inMemory())))
 
   it.effect("mutates every image of an index, or only the --platform one", () =>
