@@ -263,6 +263,8 @@ const parseJson = (bytes: Uint8Array, what: string) =>
     () => new ImageMutateError({ reason: "Unsupported", detail: `${what} is not a JSON object` })
   ))
 
+const maxConfigSize = 16 * 1024 * 1024
+
 /** A small blob (a config: its size was checked against the descriptor as it streamed) as one array. */
 const collect = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
   Effect.map(Stream.runCollect(stream), (chunks) => {
@@ -695,6 +697,13 @@ const mutateImage = <R>(
     let configDigest = image.config.digest
     let config: Json | undefined
     if (configChanged(changes)) {
+      // a config is read whole: bounded like a manifest body would be (DESIGN: every body read whole has a limit)
+      if (image.config.size > maxConfigSize) {
+        return yield* new ImageMutateError({
+          reason: "Unsupported",
+          detail: `config ${image.config.digest} is ${image.config.size} bytes, over the ${maxConfigSize} byte limit`
+        })
+      }
       const bytes = yield* collect(Registry.getBlob(src, image.config))
       config = yield* parseJson(bytes, `config ${image.config.digest}`)
       yield* applyToConfig(config, changes)

@@ -271,6 +271,21 @@ describe("ImageMutate.mutate", () => {
       }
       const badPort = yield* Effect.flip(ImageMutate.mutate(`${host}/team/app:v1`, { exposedPorts: ["http"] }))
       assert.strictEqual(badPort._tag === "ImageMutateError" && badPort.reason, "BadValue")
+      // a config is read whole, so a descriptor that claims a huge one is refused before any read
+      const huge = registry.putManifest(
+        "team/huge",
+        "v1",
+        encode({
+          schemaVersion: 2,
+          mediaType: MediaType.ociManifest,
+          config: { mediaType: MediaType.ociConfig, digest: before.manifest.config.digest, size: 17 * 1024 * 1024 },
+          layers: []
+        }),
+        MediaType.ociManifest
+      )
+      assert.isString(huge)
+      const tooBig = yield* Effect.flip(ImageMutate.mutate(`${host}/team/huge:v1`, { user: "x" }))
+      assert.strictEqual(tooBig._tag === "ImageMutateError" && tooBig.reason, "Unsupported")
       // a target repository without a tag takes the source's tag, as copy does
       const untagged = yield* ImageMutate.mutate(`${host}/team/app:v1`, { user: "u" }, { target: `${host}/third/app` })
       assert.strictEqual(untagged.reference, `${host}/third/app:v1`)
