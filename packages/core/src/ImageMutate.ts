@@ -516,11 +516,7 @@ export const append = <E, R, R2 = never>(
         })
       }
     }
-    const start = base === scratch
-      ? yield* scratchImage(options.platform ?? "linux/amd64", options.scratchFormat ?? "oci")
-      : yield* baseImage(base, dst, options)
-    const { config, manifest, mediaType } = start
-    const flavour = mediaType === MediaType.dockerManifest ? "docker" as const : "oci" as const
+    // the layers are checked before anything is read from or written to a registry
     const infos = yield* Effect.forEach(
       layers,
       (layer) =>
@@ -529,6 +525,11 @@ export const append = <E, R, R2 = never>(
           : inspectLayer(layer.source),
       { concurrency: 2 }
     )
+    const start = base === scratch
+      ? yield* scratchImage(options.platform ?? "linux/amd64", options.scratchFormat ?? "oci")
+      : yield* baseImage(base, dst, options)
+    const { config, manifest, mediaType } = start
+    const flavour = mediaType === MediaType.dockerManifest ? "docker" as const : "oci" as const
     const slots = Math.max(1, options.concurrency ?? 4)
     yield* Effect.forEach(layers, (layer) => Image.transferBlob(dst, layer.source, options), {
       concurrency: slots,
