@@ -131,3 +131,12 @@ export * as Artifact from "./Artifact.js"
  * @category modules
  */
 export * as Sync from "./Sync.js"
+
+/**
+ * Change images without rebuilding them (crane append / mutate): add layers, set labels,
+ * annotations, env, entrypoint, cmd, user, working directory and creation time.
+ *
+ * @since 0.1.0
+ * @category modules
+ */
+export * as ImageMutate from "./ImageMutate.js"

@@ -18,6 +18,7 @@ import { root } from "./internal/cli/global.js"
 import * as IndexCommand from "./internal/cli/indexCommand.js"
 import * as Layout from "./internal/cli/layout.js"
 import * as Manage from "./internal/cli/manage.js"
+import * as MutateCommand from "./internal/cli/mutate.js"
 import { errorJson, errorLine, exitCodeOf } from "./internal/cli/output.js"
 import * as Read from "./internal/cli/read.js"
 import * as Serve from "./internal/cli/serve.js"
@@ -36,6 +37,8 @@ export const command = root.pipe(
     ...Layout.commands,
     ...Manage.commands,
     IndexCommand.index,
+    MutateCommand.append,
+    MutateCommand.mutate,
     ArtifactCommand.artifact,
     ArtifactCommand.attach,
     ArtifactCommand.discover,

@@ -1,6 +1,6 @@
 /**
  * A smoke subset of the demo path with the built `ocireg` CLI against `RegistryServer` in each
- * dialect: ping, tags, digest, inspect, pull to an OCI layout, copy (with mount) and tag.
+ * dialect: ping, tags, digest, inspect, pull to an OCI layout, copy (with mount), tag, mutate and append.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as MediaType from "@ocireg/core/MediaType"
@@ -11,6 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
+import { tarWithOneFile } from "../../../../test-support/images.js"
 import { serve, type Served, users } from "./support.js"
 
 const bin = fileURLToPath(new URL("../../dist/ocireg.mjs", import.meta.url))
@@ -141,6 +142,34 @@ for (const dialect of RegistryTest.dialects.filter((d) => d !== "artifactory")) 
       const tagged = await ocireg(["tag", `${served.prefix}/team/copy:v1`, "v2"])
       assert.strictEqual(tagged.code, 0, tagged.stderr)
       assert.strictEqual(served.running.registry.tags("team/copy").get("v2"), digest)
+    })
+
+    it("mutates and appends", async () => {
+      const mutated = await ocireg([
+        "--json",
+        "mutate",
+        `${served.prefix}/team/app:v1`,
+        "--label",
+        `dialect=${dialect}`,
+        "-t",
+        `${served.prefix}/team/app:mutated`
+      ])
+      assert.strictEqual(mutated.code, 0, mutated.stderr)
+      assert.strictEqual(served.running.registry.tags("team/app").get("mutated"), JSON.parse(mutated.stdout).digest)
+      const layer = path.join(home, `layer-${dialect}.tar`)
+      await fs.writeFile(layer, tarWithOneFile("dialect.txt", new TextEncoder().encode(dialect)))
+      const appended = await ocireg([
+        "--json",
+        "append",
+        "-b",
+        `${served.prefix}/team/app:mutated`,
+        "-t",
+        `${served.prefix}/team/app:appended`,
+        "-f",
+        layer
+      ])
+      assert.strictEqual(appended.code, 0, appended.stderr)
+      assert.strictEqual(served.running.registry.tags("team/app").get("appended"), JSON.parse(appended.stdout).digest)
     })
   })
 }
