@@ -1,6 +1,7 @@
 /**
  * A smoke subset of the demo path with the built `ocireg` CLI against `RegistryServer` in each
  * dialect: ping, tags, digest, inspect, pull to an OCI layout, copy (with mount) and tag.
+ * Artifactory is reached with `--path-prefix HOST=/artifactory/api/docker/<key>`.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as MediaType from "@ocireg/core/MediaType"
@@ -24,11 +25,11 @@ interface Run {
 let home: string
 
 /** Runs the CLI as alice (password on standard input), with a private HOME. */
-const ocireg = (args: ReadonlyArray<string>): Promise<Run> =>
+const run = (args: ReadonlyArray<string>, globals: ReadonlyArray<string> = []): Promise<Run> =>
   new Promise((resolve) => {
     const child = childProcess.execFile(
       process.execPath,
-      [bin, "-u", "alice", "--password-stdin", ...args],
+      [bin, "-u", "alice", "--password-stdin", ...globals, ...args],
       {
         env: { PATH: process.env.PATH, HOME: home, DOCKER_CONFIG: path.join(home, ".docker") },
         timeout: 60_000,
@@ -94,7 +95,7 @@ describe("ocireg registry serve --dialect", () => {
       assert.strictEqual(started.dialect, "nexus")
       const head = await fetch(`http://${started.host}/v2/team/app/manifests/v1`, { method: "HEAD" })
       assert.strictEqual(head.status, 405, "the nexus rule answers")
-      const ping = await ocireg(["ping", started.host])
+      const ping = await run(["ping", started.host])
       assert.strictEqual(ping.code, 0, ping.stderr)
     } finally {
       server.kill()
@@ -102,15 +103,26 @@ describe("ocireg registry serve --dialect", () => {
   })
 })
 
-// Artifactory is left out: the CLI has no option for a registry's path prefix yet (the library's
-// RegistryClient option pathPrefix; see docs/registries.md, "Left open").
-for (const dialect of RegistryTest.dialects.filter((d) => d !== "artifactory")) {
+describe("--path-prefix", () => {
+  it("refuses a value that is not HOST=PREFIX as a usage error", async () => {
+    for (const bad of ["nohost", "=/x", "h.test=/", "h.test=/a/../b", "h.test=http://x/y"]) {
+      const refused = await run(["--json", "ping", "h.test"], ["--path-prefix", bad])
+      assert.strictEqual(refused.code, 2, `${bad}: ${refused.stderr}`)
+    }
+  })
+})
+
+for (const dialect of RegistryTest.dialects) {
   describe(`ocireg against the ${dialect} dialect`, () => {
     let served: Served
     let digest: string
+    let globals: ReadonlyArray<string> = []
+    const ocireg = (args: ReadonlyArray<string>) => run(args, globals)
     beforeAll(async () => {
       served = await serve(dialect)
       digest = seed(served.running.registry)
+      // Artifactory serves the API under /artifactory/api/docker/<key>: the CLI is told so
+      globals = dialect === "artifactory" ? ["--path-prefix", `${served.prefix}=${RegistryTest.artifactoryPrefix}`] : []
     }, 60_000)
     afterAll(async () => {
       await served?.close()

@@ -6,7 +6,9 @@
  * @internal
  */
 import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as CredentialStore from "@ocireg/core/CredentialStore"
 import type { Hasher } from "@ocireg/core/Digest"
 import * as Reference from "@ocireg/core/Reference"
@@ -21,11 +23,46 @@ import * as Stream from "effect/Stream"
 import * as DockerCredentialStore from "../../DockerCredentialStore.js"
 import * as NodeRegistry from "../../NodeRegistry.js"
 
+/**
+ * Parse `HOST=PREFIX` values of `--path-prefix` into the client's `pathPrefix` record. A prefix is
+ * a URL path (`/artifactory/api/docker/docker-local`): no scheme, query, fragment, `..` or spaces.
+ */
+export const parsePathPrefixes = (
+  values: ReadonlyArray<string>
+): Either.Either<Readonly<Record<string, string>>, string> => {
+  const prefixes: Record<string, string> = {}
+  for (const value of values) {
+    const eq = value.indexOf("=")
+    const host = eq < 0 ? "" : value.slice(0, eq)
+    const prefix = eq < 0 ? "" : value.slice(eq + 1)
+    if (host === "" || host.includes("/") || prefix.replace(/\//g, "") === "") {
+      return Either.left(`--path-prefix needs HOST=PREFIX (art.example.com=/artifactory/api/docker/KEY), not ${value}`)
+    }
+    if (/[\s?#]|:\/\/|(^|\/)\.\.?(\/|$)/.test(prefix)) {
+      return Either.left(`--path-prefix ${host}: ${prefix} is not a URL path`)
+    }
+    prefixes[host] = prefix.startsWith("/") ? prefix : `/${prefix}`
+  }
+  return Either.right(prefixes)
+}
+
 /** The global options, given before the subcommand. */
 export const globalOptions = {
   insecure: Options.text("insecure").pipe(
     Options.repeated,
     Options.withDescription("a registry host (name[:port]) to reach over plain HTTP; repeatable")
+  ),
+  pathPrefix: Options.text("path-prefix").pipe(
+    Options.repeated,
+    Options.mapEffect((values) =>
+      Either.match(parsePathPrefixes(values), {
+        onLeft: (message) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(message))),
+        onRight: Effect.succeed
+      })
+    ),
+    Options.withDescription(
+      "HOST=PREFIX: the registry API under a path (Artifactory's /artifactory/api/docker/KEY); repeatable"
+    )
   ),
   platform: Options.text("platform").pipe(
     Options.optional,
@@ -109,7 +146,9 @@ export const clientLayerWith = (
     onSome: (file) => ({ env: { ...process.env, REGISTRY_AUTH_FILE: file } })
   }))
   const credentials = CredentialStore.layerChain(explicit, files)
-  return NodeRegistry.layer({ insecure: global.insecure }).pipe(Layer.provide(credentials))
+  return NodeRegistry.layer({ insecure: global.insecure, pathPrefix: global.pathPrefix }).pipe(
+    Layer.provide(credentials)
+  )
 }
 
 /**
