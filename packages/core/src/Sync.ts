@@ -125,10 +125,20 @@ export interface Summary {
   readonly outcomes: ReadonlyArray<TagOutcome>
 }
 
+/**
+ * The target's digest for a tag, or None when it has none. Docker Hub (and GHCR, Harbor) answer a
+ * repository that does not exist yet with 401 insufficient_scope to a pull token
+ * (`NotFoundOrDenied`; docker/hub-feedback#1771): that is "not there" too, and the copy that
+ * follows asks for push access and says so if it is really refused.
+ */
 const headDigest = (ref: Reference.Reference) =>
   Registry.headManifest(ref).pipe(
     Effect.map((head) => Option.some(head.digest)),
-    Effect.catchTag("NotFound", () => Effect.succeedNone)
+    Effect.catchIf(
+      (error) =>
+        error._tag === "NotFound" || (error._tag === "AuthorizationError" && error.reason === "NotFoundOrDenied"),
+      () => Effect.succeedNone
+    )
   )
 
 const syncTag = (

@@ -81,6 +81,16 @@ describe("Sync.run", () => {
       assert.include(error.message, "one by one")
     }).pipe(Effect.provide(dialectLayer("dockerhub"))))
 
+  it.effect("Docker Hub's 401 for a target repository that does not exist yet means 'copy it'", () =>
+    Effect.gen(function*() {
+      yield* storeImage("team/app", "v1", { layers: ["hub"] })
+      const mapping = { source: "registry.test/team/app", target: "registry.test/mirror/app" }
+      const first = yield* Sync.run([mapping])
+      assert.deepStrictEqual([first.copied, first.failed], [1, 0], first.outcomes[0]?.error)
+      const second = yield* Sync.run([mapping])
+      assert.deepStrictEqual([second.copied, second.skipped], [0, 1])
+    }).pipe(Effect.provide(dialectLayer("dockerhub"))))
+
   it.effect("GHCR's 404 for the catalog is CatalogUnavailable too", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Sync.catalog("registry.test"))

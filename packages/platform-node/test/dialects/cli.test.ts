@@ -1,7 +1,10 @@
 /**
  * A smoke subset of the demo path with the built `ocireg` CLI against `RegistryServer` in each
  * dialect: ping, tags, digest, inspect, pull to an OCI layout, copy (with mount) and tag.
- * Artifactory is reached with `--path-prefix HOST=/artifactory/api/docker/<key>`.
+ * Artifactory is reached with `--path-prefix HOST=/artifactory/api/docker/<key>`. The newer
+ * commands too: archive pull / push (gzip), artifact push / pull, index create, and sync (a whole
+ * registry where the dialect has a catalog; Docker Hub and GHCR have none, so there the CLI must
+ * say CatalogUnavailable and a per-repository sync runs instead).
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as MediaType from "@ocireg/core/MediaType"
@@ -12,7 +15,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
-import { serve, type Served, users } from "./support.js"
+import { catalogOf, serve, type Served, users } from "./support.js"
 
 const bin = fileURLToPath(new URL("../../dist/ocireg.mjs", import.meta.url))
 
@@ -154,5 +157,91 @@ for (const dialect of RegistryTest.dialects) {
       assert.strictEqual(tagged.code, 0, tagged.stderr)
       assert.strictEqual(served.running.registry.tags("team/copy").get("v2"), digest)
     })
+
+    it("archive pull (gzip) and push, artifact push and pull, index create", async () => {
+      const dir = await fs.mkdtemp(path.join(home, `new-${dialect}-`))
+      const archive = path.join(dir, "app.docker.tar.gz")
+      const pulled = await ocireg([
+        "--json",
+        "pull",
+        "--format",
+        "docker-archive",
+        `${served.prefix}/team/app:v1`,
+        archive
+      ])
+      assert.strictEqual(pulled.code, 0, pulled.stderr)
+      assert.isTrue(JSON.parse(pulled.stdout).compressed)
+      const pushed = await ocireg(["--json", "push", archive, `${served.prefix}/team/fromarchive:v1`])
+      assert.strictEqual(pushed.code, 0, pushed.stderr)
+      assert.strictEqual(served.running.registry.tags("team/fromarchive").get("v1"), JSON.parse(pushed.stdout).digest)
+
+      const notes = path.join(dir, "notes.txt")
+      await fs.writeFile(notes, `notes for ${dialect}`)
+      const artifact = await ocireg([
+        "--json",
+        "artifact",
+        "push",
+        "--artifact-type",
+        "application/vnd.example.notes",
+        `${served.prefix}/team/notes:v1`,
+        `${notes}:text/plain`
+      ])
+      assert.strictEqual(artifact.code, 0, artifact.stderr)
+      const out = path.join(dir, "out")
+      const fetched = await ocireg(["artifact", "pull", "-o", out, `${served.prefix}/team/notes:v1`])
+      assert.strictEqual(fetched.code, 0, fetched.stderr)
+      assert.strictEqual(await fs.readFile(path.join(out, "notes.txt"), "utf8"), `notes for ${dialect}`)
+
+      const index = await ocireg([
+        "--json",
+        "index",
+        "create",
+        `${served.prefix}/team/multi:v1`,
+        `${served.prefix}/team/app:v1`
+      ])
+      assert.strictEqual(index.code, 0, index.stderr)
+      const resolved = await ocireg(["--platform", "linux/amd64", "digest", `${served.prefix}/team/multi:v1`])
+      assert.strictEqual(resolved.stdout.trim(), digest, resolved.stderr)
+    })
+
+    it(
+      catalogOf(dialect) === "listed" ? "sync of the whole registry" : "sync: no catalog, said so; by repository",
+      async () => {
+        const dir = await fs.mkdtemp(path.join(home, `sync-${dialect}-`))
+        const whole = path.join(dir, "registry.yaml")
+        await fs.writeFile(
+          whole,
+          [
+            "sync:",
+            "  - type: registry",
+            `    source: ${served.prefix}`,
+            `    target: ${served.prefix}/mirror`,
+            "    repositories: { include: [\"^team/app$\"] }",
+            ""
+          ].join("\n")
+        )
+        const run = await ocireg(["--json", "sync", whole])
+        if (catalogOf(dialect) === "listed") {
+          assert.strictEqual(run.code, 0, run.stderr)
+          assert.deepStrictEqual((({ copied, repositories }) => [repositories, copied])(JSON.parse(run.stdout)), [1, 1])
+          assert.strictEqual(served.running.registry.tags("mirror/team/app").get("v1"), digest)
+          const again = await ocireg(["--json", "sync", whole])
+          assert.deepStrictEqual((({ copied, skipped }) => [copied, skipped])(JSON.parse(again.stdout)), [0, 1])
+        } else {
+          assert.strictEqual(run.code, 1, run.stdout)
+          const error = JSON.parse(run.stderr)
+          assert.strictEqual(error.error, "CatalogUnavailable")
+          assert.include(error.message, "one by one")
+          const single = path.join(dir, "repository.yaml")
+          await fs.writeFile(
+            single,
+            `sync:\n  - source: ${served.prefix}/team/app\n    target: ${served.prefix}/mirror/team/app\n`
+          )
+          const byRepository = await ocireg(["--json", "sync", single])
+          assert.strictEqual(byRepository.code, 0, byRepository.stderr)
+          assert.strictEqual(served.running.registry.tags("mirror/team/app").get("v1"), digest)
+        }
+      }
+    )
   })
 }

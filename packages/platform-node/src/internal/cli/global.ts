@@ -90,14 +90,23 @@ export const root = Command.make("ocireg", globalOptions)
 /** The parsed global options. */
 export type Global = Command.Command.ParseConfig<typeof globalOptions>
 
-const readStdin = Effect.async<string, AuthenticationError>((resume) => {
-  const chunks: Array<Buffer> = []
-  process.stdin.on("data", (chunk: Buffer) => chunks.push(chunk))
-  process.stdin.on("end", () => resume(Effect.succeed(Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, ""))))
-  process.stdin.on("error", () =>
-    resume(Effect.fail(
-      new AuthenticationError({ registry: "stdin", reason: "MissingCredentials", detail: "cannot read the password" })
-    )))
+// Standard input can be read only once: a command that builds its client layer twice (say, once
+// for the manifest and once for the blobs) must get the same password, not wait for an `end`
+// that already came (the process then exited with nothing done).
+let stdinText: Promise<string> | undefined
+
+const readStdinOnce = (): Promise<string> =>
+  stdinText ??= new Promise<string>((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    process.stdin.on("data", (chunk: Buffer) => chunks.push(chunk))
+    process.stdin.on("end", () => resolve(Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "")))
+    process.stdin.on("error", reject)
+  })
+
+const readStdin = Effect.tryPromise({
+  try: readStdinOnce,
+  catch: () =>
+    new AuthenticationError({ registry: "stdin", reason: "MissingCredentials", detail: "cannot read the password" })
 })
 
 /** The registry hosts named by the command's arguments: references, or bare hosts (no `/`). */
