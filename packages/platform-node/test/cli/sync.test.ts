@@ -5,9 +5,10 @@
  * request counted by a proxy in front of each registry and the result checked with skopeo.
  */
 import { assert } from "@effect/vitest"
+import * as RegistryTest from "@ocireg/core/RegistryTest"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { afterAll, beforeAll, it } from "vitest"
+import { afterAll, beforeAll, describe, it } from "vitest"
 import {
   describeIntegration,
   type FaultProxy,
@@ -171,4 +172,41 @@ describeIntegration("sync of a whole registry", ["docker-registry", "skopeo"], (
     await fs.writeFile(bad, "sync:\n  - { source: a.test/b, target: c.test/d, repositories: { include: [x] } }\n")
     assert.strictEqual((await runCli(home, ["sync", bad])).code, 2)
   })
+})
+
+describe("sync file pathPrefix", () => {
+  it(
+    "reaches a registry under a path prefix (Artifactory) as the file says; a bad prefix is a usage error",
+    async () => {
+      await requireBin()
+      const home = await tempHome()
+      const server = await startServer({ dialect: "artifactory", auth: "none" })
+      try {
+        for (const name of ["team/a", "team/b"]) storeImage(server.registry, name, "v1", { layers: [name] })
+        const config = path.join(home, "art.yaml")
+        const body = (prefix: string) =>
+          [
+            "pathPrefix:",
+            `  ${server.host}: ${prefix}`,
+            "sync:",
+            "  - type: registry",
+            `    source: ${server.host}`,
+            `    target: ${server.host}/mirror`,
+            "    repositories: { include: [\"^team/\"] }",
+            ""
+          ].join("\n")
+        await fs.writeFile(config, body(RegistryTest.artifactoryPrefix))
+        const run = await runCli(home, ["--json", "sync", config])
+        assert.strictEqual(run.code, 0, run.stderr)
+        assert.deepStrictEqual((({ copied, repositories }) => [repositories, copied])(JSON.parse(run.stdout)), [2, 2])
+        assert.isTrue(server.registry.tags("mirror/team/b").has("v1"))
+        await fs.writeFile(config, body("/a/../b"))
+        assert.strictEqual((await runCli(home, ["sync", config])).code, 2)
+      } finally {
+        await server.stop()
+        await fs.rm(home, { recursive: true, force: true })
+      }
+    },
+    120_000
+  )
 })

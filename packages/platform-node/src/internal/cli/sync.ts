@@ -13,6 +13,8 @@
  *     source: old.example
  *     target: new.example/old   # each repository under this prefix, same name
  *     repositories: { include: ["^team/"], exclude: ["-test$"] }
+ * pathPrefix:               # optional: registries whose API lives under a path (as --path-prefix)
+ *   art.example.com: /artifactory/api/docker/docker-local
  * ```
  *
  * On a terminal, a line per repository shows its tags done; nothing when stdout is not a TTY.
@@ -24,10 +26,11 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Sync from "@ocireg/core/Sync"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as FsPromises from "node:fs/promises"
 import * as Yaml from "yaml"
-import { clientLayer, root } from "./global.js"
+import { clientLayer, parsePathPrefixes, root } from "./global.js"
 import { bytes, result, UsageError } from "./output.js"
 import * as SyncProgress from "./syncProgress.js"
 
@@ -37,6 +40,7 @@ const TagFilter = Schema.Struct({
 })
 
 const SyncFile = Schema.Struct({
+  pathPrefix: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
   defaults: Schema.optional(Schema.Struct({ tags: Schema.optional(TagFilter) })),
   sync: Schema.Array(Schema.Struct({
     type: Schema.optional(Schema.Literal("repository", "registry")),
@@ -61,7 +65,14 @@ export const readSyncFile = (file: string) =>
     const config = yield* Schema.decodeUnknown(SyncFile)(parsed).pipe(
       Effect.mapError((e) => new UsageError({ message: `${file}: ${e.message}` }))
     )
-    return yield* Effect.forEach(config.sync, (entry) =>
+    const pathPrefix = yield* Either.match(
+      parsePathPrefixes(Object.entries(config.pathPrefix ?? {}).map(([host, prefix]) => `${host}=${prefix}`)),
+      {
+        onLeft: (message) => Effect.fail(new UsageError({ message: `${file}: pathPrefix: ${message}` })),
+        onRight: Effect.succeed
+      }
+    )
+    const mappings = yield* Effect.forEach(config.sync, (entry) =>
       Effect.gen(function*() {
         const tags = entry.tags ?? config.defaults?.tags ?? {}
         const repositories = entry.repositories ?? {}
@@ -94,6 +105,7 @@ export const readSyncFile = (file: string) =>
           ...(entry.type === "registry" ? { repositories } : {})
         } satisfies Sync.Mapping
       }))
+    return { mappings, pathPrefix }
   })
 
 /** `ocireg sync` */
@@ -109,8 +121,11 @@ export const sync = Command.make("sync", {
   )
 }, (args) =>
   Effect.gen(function*() {
-    const global = yield* root
-    const mappings = yield* readSyncFile(args.config)
+    const options = yield* root
+    const file = yield* readSyncFile(args.config)
+    const mappings = file.mappings
+    // the file's path prefixes, and the command line's over them
+    const global = { ...options, pathPrefix: { ...file.pathPrefix, ...options.pathPrefix } }
     const hosts = mappings.flatMap((m) =>
       m.type === "registry" ? [m.source, m.target.split("/")[0]!] : [m.source, m.target]
     )
