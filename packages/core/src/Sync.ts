@@ -4,10 +4,17 @@
  * already names the same digest (one `HEAD` on each side decides, so a second run moves nothing).
  * A dry run only reports what would be copied. One failing tag is reported and the rest go on.
  *
+ * A mapping of `type: "registry"` mirrors a whole registry (skopeo `sync --all`, regsync's
+ * `type: registry`): its repositories come from the catalog (`GET /v2/_catalog`, every page),
+ * filtered by `repositories` include/exclude patterns, each mirrored to the same name under the
+ * target (`host` or `host/prefix`). Registries without a catalog (Docker Hub, GHCR, most cloud
+ * registries) fail with `CatalogUnavailable` instead of a bare 401/403/404.
+ *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type * as Digest from "./Digest.js"
 import * as Image from "./Image.js"
 import * as Reference from "./Reference.js"
@@ -17,17 +24,43 @@ import type { RegistryError } from "./RegistryError.js"
 import * as Tags from "./Tags.js"
 
 /**
- * One repository to mirror: where from, where to, which tags.
+ * What to mirror. `type: "repository"` (the default): `source` and `target` are `host/repository`.
+ * `type: "registry"`: `source` is a registry host, `target` a host or `host/prefix`, and every
+ * repository the source's catalog lists (and `repositories` keeps) is mirrored under the target
+ * with the same name.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Mapping {
-  /** `host/repository` */
+  readonly type?: "repository" | "registry" | undefined
   readonly source: string
-  /** `host/repository` */
   readonly target: string
+  /** Which tags of each repository. */
   readonly tags?: Tags.FilterOptions | undefined
+  /** `type: "registry"`: which repositories of the catalog (the same pattern rules as tags). */
+  readonly repositories?: Tags.FilterOptions | undefined
+}
+
+/**
+ * A registry cannot list its repositories: `GET /v2/_catalog` was refused or is not served
+ * (Docker Hub and GHCR have no catalog; many registries give it to administrators only), so a
+ * whole-registry sync has nothing to go on. Name the repositories one by one instead.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CatalogUnavailable extends Schema.TaggedError<CatalogUnavailable>()("CatalogUnavailable", {
+  registry: Schema.String,
+  /** The refusal: the registry error's tag and status. */
+  detail: Schema.String
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `${this.registry} does not list its repositories (GET /v2/_catalog: ${this.detail}); ` +
+      "Docker Hub and GHCR have no catalog and many registries keep it for administrators: " +
+      "sync its repositories one by one (source: host/repository)"
+  }
 }
 
 /**
@@ -43,6 +76,20 @@ export interface Options extends Image.CopyOptions {
   readonly tagConcurrency?: number | undefined
   /** Told of each tag's outcome as it is decided (for progress lines). */
   readonly onTag?: ((outcome: TagOutcome) => Effect.Effect<void>) | undefined
+  /** Told when a repository starts, with the number of its tags that passed the filters. */
+  readonly onRepository?: ((start: RepositoryStart) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * A repository about to be mirrored.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RepositoryStart {
+  readonly source: string
+  readonly target: string
+  readonly tags: number
 }
 
 /**
@@ -78,10 +125,20 @@ export interface Summary {
   readonly outcomes: ReadonlyArray<TagOutcome>
 }
 
+/**
+ * The target's digest for a tag, or None when it has none. Docker Hub (and GHCR, Harbor) answer a
+ * repository that does not exist yet with 401 insufficient_scope to a pull token
+ * (`NotFoundOrDenied`; docker/hub-feedback#1771): that is "not there" too, and the copy that
+ * follows asks for push access and says so if it is really refused.
+ */
 const headDigest = (ref: Reference.Reference) =>
   Registry.headManifest(ref).pipe(
     Effect.map((head) => Option.some(head.digest)),
-    Effect.catchTag("NotFound", () => Effect.succeedNone)
+    Effect.catchIf(
+      (error) =>
+        error._tag === "NotFound" || (error._tag === "AuthorizationError" && error.reason === "NotFoundOrDenied"),
+      () => Effect.succeedNone
+    )
   )
 
 const syncTag = (
@@ -119,9 +176,73 @@ const syncTag = (
     Effect.tap((outcome) => options.onTag?.(outcome) ?? Effect.void)
   )
 
+/** How a refused catalog is told from other failures: these statuses mean "no catalog for you". */
+const catalogRefusal = (error: RegistryError): Option.Option<string> => {
+  switch (error._tag) {
+    case "NotFound":
+      return Option.some("404 Not Found")
+    case "AuthorizationError":
+      // 403, or a token without registry:catalog:* (401 insufficient_scope)
+      return Option.some(error.reason === "InsufficientScope" ? "insufficient scope" : "access denied")
+    case "RegistryResponseError":
+      return [400, 403, 404, 405, 501].includes(error.status)
+        ? Option.some(`${error.status}${error.errors.length > 0 ? ` ${error.errors[0]!.code}` : ""}`)
+        : Option.none()
+    default:
+      return Option.none()
+  }
+}
+
 /**
- * Mirror each mapping's filtered tags. Listing a source repository's tags failing fails the
- * sync (nothing to go on); a tag that fails is counted and reported in `outcomes`.
+ * The repositories of a registry as `listAllRepositories` gives them, filtered, with a refused
+ * catalog as `CatalogUnavailable`.
+ *
+ * @since 0.1.0
+ * @category syncing
+ */
+export const catalog = (
+  registry: string,
+  filter: Tags.FilterOptions = {}
+): Effect.Effect<ReadonlyArray<string>, RegistryError | CatalogUnavailable, RegistryClient> =>
+  Registry.listAllRepositories(registry).pipe(
+    Effect.catchIf(
+      (error) => Option.isSome(catalogRefusal(error)),
+      (error) =>
+        Effect.fail(
+          new CatalogUnavailable({ registry, detail: Option.getOrElse(catalogRefusal(error), () => error._tag) })
+        )
+    ),
+    Effect.map((repositories) => Tags.filter(repositories, filter)),
+    Effect.withSpan("Sync.catalog", { attributes: { "registry.host": registry } })
+  )
+
+/** The repository pairs a mapping stands for (a registry mapping: one per catalog entry). */
+const expand = (mapping: Mapping) =>
+  Effect.gen(function*() {
+    if (mapping.type !== "registry") {
+      return [{
+        source: yield* Reference.parseEffect(mapping.source),
+        target: yield* Reference.parseEffect(mapping.target),
+        tags: mapping.tags
+      }]
+    }
+    const sourceHost = mapping.source.replace(/\/+$/, "")
+    const targetBase = mapping.target.replace(/\/+$/, "")
+    const repositories = yield* catalog(sourceHost, mapping.repositories)
+    return yield* Effect.forEach(repositories, (repository) =>
+      Effect.gen(function*() {
+        return {
+          source: yield* Reference.parseEffect(`${sourceHost}/${repository}`),
+          target: yield* Reference.parseEffect(`${targetBase}/${repository}`),
+          tags: mapping.tags
+        }
+      }))
+  })
+
+/**
+ * Mirror each mapping's filtered tags. Listing a source repository's tags (or a registry's
+ * catalog) failing fails the sync (nothing to go on); a tag that fails is counted and reported in
+ * `outcomes`.
  *
  * @since 0.1.0
  * @category syncing
@@ -129,14 +250,20 @@ const syncTag = (
 export const run = (
   mappings: ReadonlyArray<Mapping>,
   options: Options = {}
-): Effect.Effect<Summary, RegistryError, RegistryClient | Digest.Hasher> =>
+): Effect.Effect<Summary, RegistryError | CatalogUnavailable, RegistryClient | Digest.Hasher> =>
   Effect.gen(function*() {
     const outcomes: Array<TagOutcome> = []
     const bytes = { total: 0 }
-    for (const mapping of mappings) {
-      const source = yield* Reference.parseEffect(mapping.source)
-      const target = yield* Reference.parseEffect(mapping.target)
-      const tags = Tags.filter(yield* Registry.listAllTags(source), mapping.tags ?? {})
+    const pairs = (yield* Effect.forEach(mappings, expand)).flat()
+    for (const { source, target, tags: filter } of pairs) {
+      const tags = Tags.filter(yield* Registry.listAllTags(source), filter ?? {})
+      if (options.onRepository) {
+        yield* options.onRepository({
+          source: Reference.format(source),
+          target: Reference.format(target),
+          tags: tags.length
+        })
+      }
       outcomes.push(
         ...yield* Effect.forEach(tags, (tag) => syncTag(source, target, tag, options, bytes), {
           concurrency: options.tagConcurrency ?? 2
@@ -145,7 +272,7 @@ export const run = (
     }
     const count = (action: TagOutcome["action"]) => outcomes.filter((o) => o.action === action).length
     return {
-      repositories: mappings.length,
+      repositories: pairs.length,
       tags: outcomes.length,
       copied: count("copied"),
       skipped: count("skipped"),

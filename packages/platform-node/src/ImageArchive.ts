@@ -17,6 +17,14 @@
  * Pushing a docker-archive makes a Docker schema 2 manifest (an OCI one when a layer is zstd), as
  * skopeo does: the image keeps its config and layer digests, the manifest is new.
  *
+ * Either format may be gzip-compressed as a whole (`docker save | gzip`, `FILE.tar.gz`): writing
+ * compresses when asked (or when the name ends in `.gz` / `.tgz`), streaming through zlib; reading
+ * tells gzip by its magic bytes (`1f 8b`) and decompresses the archive, streamed, into a temporary
+ * file first, removed when done. The tar index needs random access (every blob is a re-readable
+ * range, read again when an upload is retried) and a gzip stream can only be read from its start,
+ * so this is the one way that never holds a blob in memory; skopeo does the same
+ * (containers/image `docker/internal/tarfile/reader.go`, `NewReaderFromFile`).
+ *
  * @since 0.1.0
  */
 import * as HttpBody from "@effect/platform/HttpBody"
@@ -33,10 +41,15 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as FsPromises from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as StreamPromises from "node:stream/promises"
+import * as Zlib from "node:zlib"
 import tar from "tar-stream"
 import * as TarIndex from "./internal/tarIndex.js"
 import { fileError, readFile } from "./NodeBlobSource.js"
@@ -82,7 +95,17 @@ export interface WriteOptions extends Image.TransferOptions {
    * oci-archive: default `"all"`, the whole index.
    */
   readonly platform?: Manifest.PlatformSpec | "all" | undefined
+  /** gzip the whole tar. Default: when the file name ends in `.gz` or `.tgz`. */
+  readonly compress?: boolean | undefined
 }
+
+/**
+ * Whether a file name asks for a gzip-compressed archive (`.tar.gz`, `.tgz`, `.gz`).
+ *
+ * @since 0.1.0
+ * @category writing
+ */
+export const gzipByName = (file: string): boolean => /\.(gz|tgz)$/i.test(file)
 
 /**
  * What `pullToArchive` wrote.
@@ -98,31 +121,37 @@ export interface WriteResult {
   readonly manifests: number
   readonly blobs: number
   readonly bytes: number
+  /** Whether the tar was gzip-compressed. */
+  readonly compressed: boolean
 }
 
 const epoch = new Date(0)
 const hexOf = (digest: string) => digest.slice(digest.indexOf(":") + 1)
 
-/** A tar being written to a file, entry by entry. */
-const openTar = (file: string) =>
+/** A tar being written to a file, entry by entry (through gzip when `compress`). */
+const openTar = (file: string, compress: boolean) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const pack = tar.pack()
       const out = Fs.createWriteStream(file)
+      const gzip = compress ? Zlib.createGzip() : undefined
       const done = new Promise<void>((resolve, reject) => {
         out.once("close", resolve)
         out.once("error", reject)
         pack.once("error", reject)
+        gzip?.once("error", reject)
       })
       // the promise is awaited by `close`; a failure before that is reported there
       done.catch(() => undefined)
-      pack.pipe(out)
-      return { pack, out, done }
+      if (gzip) pack.pipe(gzip).pipe(out)
+      else pack.pipe(out)
+      return { pack, out, gzip, done }
     }),
-    ({ out, pack }) =>
+    ({ gzip, out, pack }) =>
       Effect.sync(() => {
         if (!out.closed) {
           pack.destroy()
+          gzip?.destroy()
           out.destroy()
         }
       })
@@ -213,10 +242,11 @@ export const pullToArchive = (
       return yield* new ArchiveError({ file, reason: "Unsupported", detail: "a docker-archive holds one platform" })
     }
     const partial = `${file}.partial`
+    const compress = options.compress ?? gzipByName(file)
     const tally = { manifests: 0, blobs: 0, bytes: 0 }
     const written = new Set<string>()
     const result = yield* Effect.scoped(Effect.gen(function*() {
-      const tarFile = yield* openTar(partial)
+      const tarFile = yield* openTar(partial, compress)
       const blobEntry = (name: string, descriptor: Manifest.Descriptor) =>
         Effect.gen(function*() {
           if (written.has(name)) return
@@ -312,7 +342,8 @@ export const pullToArchive = (
         digest: root.digest,
         manifests: tally.manifests,
         blobs: tally.blobs,
-        bytes: tally.bytes
+        bytes: tally.bytes,
+        compressed: compress
       } satisfies WriteResult
     })).pipe(
       Effect.tapError(() => Effect.promise(() => FsPromises.rm(partial, { force: true })))
@@ -320,7 +351,11 @@ export const pullToArchive = (
     yield* Effect.tryPromise({ try: () => FsPromises.rename(partial, file), catch: (e) => writeFailed(file, e) })
     return result
   }).pipe(Effect.withSpan("ImageArchive.pullToArchive", {
-    attributes: { "image.reference": String(reference), "archive.format": options.format }
+    attributes: {
+      "image.reference": String(reference),
+      "archive.format": options.format,
+      "archive.gzip": options.compress ?? gzipByName(file)
+    }
   }))
 
 // ---------------------------------------------------------------------------------------------
@@ -328,33 +363,83 @@ export const pullToArchive = (
 // ---------------------------------------------------------------------------------------------
 
 /**
- * An archive opened for reading: its format and where each file lies.
+ * An archive opened for reading: its format and where each file lies in `data` (the file itself,
+ * or its decompressed copy when it was gzip-compressed).
  *
  * @since 0.1.0
  * @category models
  */
 export interface OpenArchive {
+  /** The archive as given (named in errors). */
   readonly file: string
+  /** The tar the entries' offsets refer to. */
+  readonly data: string
+  readonly compressed: boolean
   readonly format: Format
   readonly entries: ReadonlyMap<string, TarIndex.TarEntry>
 }
 
+const isGzipFile = (file: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      const handle = await FsPromises.open(file, "r")
+      try {
+        const head = Buffer.alloc(2)
+        const { bytesRead } = await handle.read(head, 0, 2, 0)
+        return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b
+      } finally {
+        await handle.close()
+      }
+    },
+    catch: (e) => new ArchiveError({ file, reason: "NotAnArchive", detail: e instanceof Error ? e.message : undefined })
+  })
+
+/** Decompress a gzip file, streamed, into a temporary file removed when the scope closes. */
+const gunzipToTemp = (file: string) =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const dir = await FsPromises.mkdtemp(Path.join(Os.tmpdir(), "ocireg-archive-"))
+        const data = Path.join(dir, "archive.tar")
+        try {
+          await StreamPromises.pipeline(Fs.createReadStream(file), Zlib.createGunzip(), Fs.createWriteStream(data))
+        } catch (e) {
+          await FsPromises.rm(dir, { recursive: true, force: true })
+          throw e
+        }
+        return { dir, data }
+      },
+      catch: (e) =>
+        new ArchiveError({
+          file,
+          reason: "NotAnArchive",
+          detail: `gzip: ${e instanceof Error ? e.message : "cannot decompress"}`
+        })
+    }),
+    ({ dir }) => Effect.promise(() => FsPromises.rm(dir, { recursive: true, force: true }))
+  )
+
 /**
  * Index an archive's tar headers and tell its format: `manifest.json` makes a docker-archive,
- * `oci-layout` with `index.json` an oci-archive.
+ * `oci-layout` with `index.json` an oci-archive. A gzip-compressed archive is first decompressed
+ * into a temporary file that lives as long as the scope.
  *
  * @since 0.1.0
  * @category reading
  */
-export const open = (file: string): Effect.Effect<OpenArchive, ArchiveError> =>
+export const open = (file: string): Effect.Effect<OpenArchive, ArchiveError, Scope.Scope> =>
   Effect.gen(function*() {
+    const compressed = yield* isGzipFile(file)
+    const data = compressed ? (yield* gunzipToTemp(file)).data : file
     const entries = yield* Effect.tryPromise({
-      try: () => TarIndex.indexTar(file),
+      try: () => TarIndex.indexTar(data),
       catch: (e) =>
         new ArchiveError({ file, reason: "NotAnArchive", detail: e instanceof Error ? e.message : undefined })
     })
-    if (entries.has("oci-layout") && entries.has("index.json")) return { file, format: "oci-archive" as const, entries }
-    if (entries.has("manifest.json")) return { file, format: "docker-archive" as const, entries }
+    if (entries.has("oci-layout") && entries.has("index.json")) {
+      return { file, data, compressed, format: "oci-archive" as const, entries }
+    }
+    if (entries.has("manifest.json")) return { file, data, compressed, format: "docker-archive" as const, entries }
     return yield* new ArchiveError({
       file,
       reason: "NotAnArchive",
@@ -377,7 +462,7 @@ const readSmall = (archive: OpenArchive, name: string) =>
       return yield* new ArchiveError({ file: archive.file, reason: "Malformed", detail: `${name} is over 4 MiB` })
     }
     return yield* Effect.tryPromise({
-      try: () => TarIndex.readEntry(archive.file, entry),
+      try: () => TarIndex.readEntry(archive.data, entry),
       catch: (e) =>
         new ArchiveError({ file: archive.file, reason: "Malformed", detail: e instanceof Error ? e.message : name })
     })
@@ -452,6 +537,8 @@ export interface PushOptions extends Image.TransferOptions {
  */
 export interface PushResult {
   readonly format: Format
+  /** Whether the archive was gzip-compressed. */
+  readonly compressed: boolean
   readonly reference: string
   readonly digest: Digest.Digest
   readonly manifests: number
@@ -486,7 +573,7 @@ const dockerImage = (archive: OpenArchive) =>
     const layers = yield* Effect.forEach(entry.Layers, (name) =>
       Effect.gen(function*() {
         const tarEntry = yield* entryOf(archive, name)
-        const { digest, head } = yield* hashRange(archive.file, tarEntry)
+        const { digest, head } = yield* hashRange(archive.data, tarEntry)
         const kind = head[0] === 0x1f && head[1] === 0x8b
           ? "gzip"
           : head.readUInt32LE(0) === 0xfd2fb528
@@ -517,8 +604,8 @@ const dockerImage = (archive: OpenArchive) =>
       },
       layers: layers.map((l) => ({ mediaType: layerType(l.kind), size: l.entry.size, digest: l.digest }))
     })
-    const configSource = rangeSource(archive.file, yield* entryOf(archive, entry.Config), configDigest)
-    const blobs = [configSource, ...layers.map((l) => rangeSource(archive.file, l.entry, l.digest))]
+    const configSource = rangeSource(archive.data, yield* entryOf(archive, entry.Config), configDigest)
+    const blobs = [configSource, ...layers.map((l) => rangeSource(archive.data, l.entry, l.digest))]
     return {
       blobs,
       manifest: { bytes: manifest, mediaType: oci ? MediaType.ociManifest : MediaType.dockerManifest }
@@ -541,7 +628,7 @@ const ociImage = (archive: OpenArchive, descriptor: Manifest.Descriptor) =>
 const ociBlobs = (archive: OpenArchive, manifest: Manifest.Manifest) =>
   Effect.forEach(
     Manifest.descriptors(manifest).filter((d) => !d.urls?.length),
-    (d) => Effect.map(entryOf(archive, blobName(d.digest)), (entry) => rangeSource(archive.file, entry, d.digest))
+    (d) => Effect.map(entryOf(archive, blobName(d.digest)), (entry) => rangeSource(archive.data, entry, d.digest))
   )
 
 /** The image or index an oci-archive names, as a push. */
@@ -597,8 +684,9 @@ const ociContent = (archive: OpenArchive, name: string | undefined) =>
   })
 
 /**
- * Push a docker-archive or oci-archive tarball (the format is detected) to a reference. Blobs the
- * repository has are skipped; the others stream from the file.
+ * Push a docker-archive or oci-archive tarball (the format, and gzip, are detected) to a
+ * reference. Blobs the repository has are skipped; the others stream from the file (from its
+ * decompressed temporary copy when it is gzip-compressed).
  *
  * @since 0.1.0
  * @category reading
@@ -610,6 +698,7 @@ export const pushFromArchive = (
 ): Effect.Effect<PushResult, RegistryError | ArchiveError, RegistryClient | Digest.Hasher> =>
   Effect.gen(function*() {
     const archive = yield* open(file)
+    yield* Effect.annotateCurrentSpan("archive.gzip", archive.compressed)
     const content = archive.format === "docker-archive"
       ? yield* dockerImage(archive)
       : yield* ociContent(archive, options.name)
@@ -628,10 +717,14 @@ export const pushFromArchive = (
     const pushed = yield* Image.push(reference, content, { concurrency: options.concurrency, onEvent })
     return {
       format: archive.format,
+      compressed: archive.compressed,
       reference: Reference.format(pushed.reference),
       digest: pushed.digest,
       manifests: "images" in content ? content.images.length + 1 : 1,
       blobs: { uploaded: tally.uploaded, mounted: tally.mounted, existed: tally.existed },
       bytesUploaded: tally.bytesUploaded
     } satisfies PushResult
-  }).pipe(Effect.withSpan("ImageArchive.pushFromArchive", { attributes: { "image.reference": String(reference) } }))
+  }).pipe(
+    Effect.scoped,
+    Effect.withSpan("ImageArchive.pushFromArchive", { attributes: { "image.reference": String(reference) } })
+  )

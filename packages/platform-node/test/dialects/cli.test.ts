@@ -1,6 +1,10 @@
 /**
  * A smoke subset of the demo path with the built `ocireg` CLI against `RegistryServer` in each
  * dialect: ping, tags, digest, inspect, pull to an OCI layout, copy (with mount), tag, mutate and append.
+ * Artifactory is reached with `--path-prefix HOST=/artifactory/api/docker/<key>`. The newer
+ * commands too: archive pull / push (gzip), artifact push / pull, index create, and sync (a whole
+ * registry where the dialect has a catalog; Docker Hub and GHCR have none, so there the CLI must
+ * say CatalogUnavailable and a per-repository sync runs instead).
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as MediaType from "@ocireg/core/MediaType"
@@ -12,7 +16,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
 import { tarWithOneFile } from "../../../../test-support/images.js"
-import { serve, type Served, users } from "./support.js"
+import { catalogOf, serve, type Served, users } from "./support.js"
 
 const bin = fileURLToPath(new URL("../../dist/ocireg.mjs", import.meta.url))
 
@@ -25,11 +29,11 @@ interface Run {
 let home: string
 
 /** Runs the CLI as alice (password on standard input), with a private HOME. */
-const ocireg = (args: ReadonlyArray<string>): Promise<Run> =>
+const run = (args: ReadonlyArray<string>, globals: ReadonlyArray<string> = []): Promise<Run> =>
   new Promise((resolve) => {
     const child = childProcess.execFile(
       process.execPath,
-      [bin, "-u", "alice", "--password-stdin", ...args],
+      [bin, "-u", "alice", "--password-stdin", ...globals, ...args],
       {
         env: { PATH: process.env.PATH, HOME: home, DOCKER_CONFIG: path.join(home, ".docker") },
         timeout: 60_000,
@@ -95,7 +99,7 @@ describe("ocireg registry serve --dialect", () => {
       assert.strictEqual(started.dialect, "nexus")
       const head = await fetch(`http://${started.host}/v2/team/app/manifests/v1`, { method: "HEAD" })
       assert.strictEqual(head.status, 405, "the nexus rule answers")
-      const ping = await ocireg(["ping", started.host])
+      const ping = await run(["ping", started.host])
       assert.strictEqual(ping.code, 0, ping.stderr)
     } finally {
       server.kill()
@@ -103,15 +107,26 @@ describe("ocireg registry serve --dialect", () => {
   })
 })
 
-// Artifactory is left out: the CLI has no option for a registry's path prefix yet (the library's
-// RegistryClient option pathPrefix; see docs/registries.md, "Left open").
-for (const dialect of RegistryTest.dialects.filter((d) => d !== "artifactory")) {
+describe("--path-prefix", () => {
+  it("refuses a value that is not HOST=PREFIX as a usage error", async () => {
+    for (const bad of ["nohost", "=/x", "h.test=/", "h.test=/a/../b", "h.test=http://x/y"]) {
+      const refused = await run(["--json", "ping", "h.test"], ["--path-prefix", bad])
+      assert.strictEqual(refused.code, 2, `${bad}: ${refused.stderr}`)
+    }
+  })
+})
+
+for (const dialect of RegistryTest.dialects) {
   describe(`ocireg against the ${dialect} dialect`, () => {
     let served: Served
     let digest: string
+    let globals: ReadonlyArray<string> = []
+    const ocireg = (args: ReadonlyArray<string>) => run(args, globals)
     beforeAll(async () => {
       served = await serve(dialect)
       digest = seed(served.running.registry)
+      // Artifactory serves the API under /artifactory/api/docker/<key>: the CLI is told so
+      globals = dialect === "artifactory" ? ["--path-prefix", `${served.prefix}=${RegistryTest.artifactoryPrefix}`] : []
     }, 60_000)
     afterAll(async () => {
       await served?.close()
@@ -171,5 +186,91 @@ for (const dialect of RegistryTest.dialects.filter((d) => d !== "artifactory")) 
       assert.strictEqual(appended.code, 0, appended.stderr)
       assert.strictEqual(served.running.registry.tags("team/app").get("appended"), JSON.parse(appended.stdout).digest)
     })
+
+    it("archive pull (gzip) and push, artifact push and pull, index create", async () => {
+      const dir = await fs.mkdtemp(path.join(home, `new-${dialect}-`))
+      const archive = path.join(dir, "app.docker.tar.gz")
+      const pulled = await ocireg([
+        "--json",
+        "pull",
+        "--format",
+        "docker-archive",
+        `${served.prefix}/team/app:v1`,
+        archive
+      ])
+      assert.strictEqual(pulled.code, 0, pulled.stderr)
+      assert.isTrue(JSON.parse(pulled.stdout).compressed)
+      const pushed = await ocireg(["--json", "push", archive, `${served.prefix}/team/fromarchive:v1`])
+      assert.strictEqual(pushed.code, 0, pushed.stderr)
+      assert.strictEqual(served.running.registry.tags("team/fromarchive").get("v1"), JSON.parse(pushed.stdout).digest)
+
+      const notes = path.join(dir, "notes.txt")
+      await fs.writeFile(notes, `notes for ${dialect}`)
+      const artifact = await ocireg([
+        "--json",
+        "artifact",
+        "push",
+        "--artifact-type",
+        "application/vnd.example.notes",
+        `${served.prefix}/team/notes:v1`,
+        `${notes}:text/plain`
+      ])
+      assert.strictEqual(artifact.code, 0, artifact.stderr)
+      const out = path.join(dir, "out")
+      const fetched = await ocireg(["artifact", "pull", "-o", out, `${served.prefix}/team/notes:v1`])
+      assert.strictEqual(fetched.code, 0, fetched.stderr)
+      assert.strictEqual(await fs.readFile(path.join(out, "notes.txt"), "utf8"), `notes for ${dialect}`)
+
+      const index = await ocireg([
+        "--json",
+        "index",
+        "create",
+        `${served.prefix}/team/multi:v1`,
+        `${served.prefix}/team/app:v1`
+      ])
+      assert.strictEqual(index.code, 0, index.stderr)
+      const resolved = await ocireg(["--platform", "linux/amd64", "digest", `${served.prefix}/team/multi:v1`])
+      assert.strictEqual(resolved.stdout.trim(), digest, resolved.stderr)
+    })
+
+    it(
+      catalogOf(dialect) === "listed" ? "sync of the whole registry" : "sync: no catalog, said so; by repository",
+      async () => {
+        const dir = await fs.mkdtemp(path.join(home, `sync-${dialect}-`))
+        const whole = path.join(dir, "registry.yaml")
+        await fs.writeFile(
+          whole,
+          [
+            "sync:",
+            "  - type: registry",
+            `    source: ${served.prefix}`,
+            `    target: ${served.prefix}/mirror`,
+            "    repositories: { include: [\"^team/app$\"] }",
+            ""
+          ].join("\n")
+        )
+        const run = await ocireg(["--json", "sync", whole])
+        if (catalogOf(dialect) === "listed") {
+          assert.strictEqual(run.code, 0, run.stderr)
+          assert.deepStrictEqual((({ copied, repositories }) => [repositories, copied])(JSON.parse(run.stdout)), [1, 1])
+          assert.strictEqual(served.running.registry.tags("mirror/team/app").get("v1"), digest)
+          const again = await ocireg(["--json", "sync", whole])
+          assert.deepStrictEqual((({ copied, skipped }) => [copied, skipped])(JSON.parse(again.stdout)), [0, 1])
+        } else {
+          assert.strictEqual(run.code, 1, run.stdout)
+          const error = JSON.parse(run.stderr)
+          assert.strictEqual(error.error, "CatalogUnavailable")
+          assert.include(error.message, "one by one")
+          const single = path.join(dir, "repository.yaml")
+          await fs.writeFile(
+            single,
+            `sync:\n  - source: ${served.prefix}/team/app\n    target: ${served.prefix}/mirror/team/app\n`
+          )
+          const byRepository = await ocireg(["--json", "sync", single])
+          assert.strictEqual(byRepository.code, 0, byRepository.stderr)
+          assert.strictEqual(served.running.registry.tags("mirror/team/app").get("v1"), digest)
+        }
+      }
+    )
   })
 }

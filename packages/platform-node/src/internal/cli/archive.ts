@@ -1,6 +1,8 @@
 /**
  * `pull --format docker-archive|oci-archive FILE.tar` and `push FILE.tar[:name] REF`: the CLI side
- * of `ImageArchive`, kept apart from the layout commands that call into it.
+ * of `ImageArchive`, kept apart from the layout commands that call into it. `FILE.tar.gz` /
+ * `FILE.tgz` (or `--compress`) writes a gzip-compressed archive; `push` tells gzip by its magic
+ * bytes.
  *
  * @internal
  */
@@ -19,6 +21,11 @@ export const pullFormat = Options.choice("format", ["oci-layout", "docker-archiv
   Options.withDescription("what to write: an OCI layout directory, or a docker-archive / oci-archive tarball")
 )
 
+/** `pull --compress`. */
+export const pullCompress = Options.boolean("compress").pipe(
+  Options.withDescription("gzip the archive (the default when FILE ends in .gz or .tgz)")
+)
+
 /** Pull into an archive file. */
 export const pullArchive = (
   global: Global,
@@ -27,18 +34,20 @@ export const pullArchive = (
     readonly file: string
     readonly jobs: number
     readonly format: ImageArchive.Format
+    readonly compress?: boolean | undefined
   }
 ) =>
   Effect.gen(function*() {
     const progress = Progress.make(!global.json)
     const written = yield* ImageArchive.pullToArchive(args.reference, args.file, {
       format: args.format,
+      compress: args.compress === true || ImageArchive.gzipByName(args.file),
       platform: Option.getOrUndefined(global.platform),
       concurrency: args.jobs,
       onEvent: progress.onEvent
     }).pipe(Effect.ensuring(progress.stop), Effect.provide(clientLayer(global, [args.reference])))
     yield* result(global.json, written, () => [
-      `${args.file} (${written.format}): ${written.digest}`,
+      `${args.file} (${written.format}${written.compressed ? ", gzip" : ""}): ${written.digest}`,
       `${written.manifests} manifests, ${written.blobs} blobs (${bytes(written.bytes)}) verified and written`
     ])
   })
@@ -76,7 +85,7 @@ export const pushArchive = (
       onEvent: progress.onEvent
     }).pipe(Effect.ensuring(progress.stop), Effect.provide(clientLayer(global, [reference])))
     yield* result(global.json, pushed, () => [
-      `${reference}: ${pushed.digest} (from a ${pushed.format})`,
+      `${reference}: ${pushed.digest} (from a ${pushed.compressed ? "gzip-compressed " : ""}${pushed.format})`,
       `${pushed.manifests} manifests; blobs: ${pushed.blobs.uploaded} uploaded (${bytes(pushed.bytesUploaded)}), ` +
       `${pushed.blobs.existed} already there`
     ])

@@ -6,7 +6,9 @@
  * @internal
  */
 import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as CredentialStore from "@ocireg/core/CredentialStore"
 import type { Hasher } from "@ocireg/core/Digest"
 import * as Reference from "@ocireg/core/Reference"
@@ -21,11 +23,46 @@ import * as Stream from "effect/Stream"
 import * as DockerCredentialStore from "../../DockerCredentialStore.js"
 import * as NodeRegistry from "../../NodeRegistry.js"
 
+/**
+ * Parse `HOST=PREFIX` values of `--path-prefix` into the client's `pathPrefix` record. A prefix is
+ * a URL path (`/artifactory/api/docker/docker-local`): no scheme, query, fragment, `..` or spaces.
+ */
+export const parsePathPrefixes = (
+  values: ReadonlyArray<string>
+): Either.Either<Readonly<Record<string, string>>, string> => {
+  const prefixes: Record<string, string> = {}
+  for (const value of values) {
+    const eq = value.indexOf("=")
+    const host = eq < 0 ? "" : value.slice(0, eq)
+    const prefix = eq < 0 ? "" : value.slice(eq + 1)
+    if (host === "" || host.includes("/") || prefix.replace(/\//g, "") === "") {
+      return Either.left(`--path-prefix needs HOST=PREFIX (art.example.com=/artifactory/api/docker/KEY), not ${value}`)
+    }
+    if (/[\s?#]|:\/\/|(^|\/)\.\.?(\/|$)/.test(prefix)) {
+      return Either.left(`--path-prefix ${host}: ${prefix} is not a URL path`)
+    }
+    prefixes[host] = prefix.startsWith("/") ? prefix : `/${prefix}`
+  }
+  return Either.right(prefixes)
+}
+
 /** The global options, given before the subcommand. */
 export const globalOptions = {
   insecure: Options.text("insecure").pipe(
     Options.repeated,
     Options.withDescription("a registry host (name[:port]) to reach over plain HTTP; repeatable")
+  ),
+  pathPrefix: Options.text("path-prefix").pipe(
+    Options.repeated,
+    Options.mapEffect((values) =>
+      Either.match(parsePathPrefixes(values), {
+        onLeft: (message) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(message))),
+        onRight: Effect.succeed
+      })
+    ),
+    Options.withDescription(
+      "HOST=PREFIX: the registry API under a path (Artifactory's /artifactory/api/docker/KEY); repeatable"
+    )
   ),
   platform: Options.text("platform").pipe(
     Options.optional,
@@ -53,14 +90,23 @@ export const root = Command.make("ocireg", globalOptions)
 /** The parsed global options. */
 export type Global = Command.Command.ParseConfig<typeof globalOptions>
 
-const readStdin = Effect.async<string, AuthenticationError>((resume) => {
-  const chunks: Array<Buffer> = []
-  process.stdin.on("data", (chunk: Buffer) => chunks.push(chunk))
-  process.stdin.on("end", () => resume(Effect.succeed(Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, ""))))
-  process.stdin.on("error", () =>
-    resume(Effect.fail(
-      new AuthenticationError({ registry: "stdin", reason: "MissingCredentials", detail: "cannot read the password" })
-    )))
+// Standard input can be read only once: a command that builds its client layer twice (say, once
+// for the manifest and once for the blobs) must get the same password, not wait for an `end`
+// that already came (the process then exited with nothing done).
+let stdinText: Promise<string> | undefined
+
+const readStdinOnce = (): Promise<string> =>
+  stdinText ??= new Promise<string>((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    process.stdin.on("data", (chunk: Buffer) => chunks.push(chunk))
+    process.stdin.on("end", () => resolve(Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "")))
+    process.stdin.on("error", reject)
+  })
+
+const readStdin = Effect.tryPromise({
+  try: readStdinOnce,
+  catch: () =>
+    new AuthenticationError({ registry: "stdin", reason: "MissingCredentials", detail: "cannot read the password" })
 })
 
 /** The registry hosts named by the command's arguments: references, or bare hosts (no `/`). */
@@ -109,7 +155,9 @@ export const clientLayerWith = (
     onSome: (file) => ({ env: { ...process.env, REGISTRY_AUTH_FILE: file } })
   }))
   const credentials = CredentialStore.layerChain(explicit, files)
-  return NodeRegistry.layer({ insecure: global.insecure }).pipe(Layer.provide(credentials))
+  return NodeRegistry.layer({ insecure: global.insecure, pathPrefix: global.pathPrefix }).pipe(
+    Layer.provide(credentials)
+  )
 }
 
 /**

@@ -26,7 +26,8 @@ const pull = Command.make("pull", {
     Args.withDescription("the OCI layout directory (created if missing), or the archive file with --format")
   ),
   jobs,
-  format: Archive.pullFormat
+  format: Archive.pullFormat,
+  compress: Archive.pullCompress
 }, (args) =>
   Effect.gen(function*() {
     const global = yield* root

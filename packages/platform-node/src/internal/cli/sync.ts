@@ -9,7 +9,15 @@
  *   - source: docker.io/library/alpine
  *     target: registry.example/mirror/alpine
  *     tags: { include: ["^3\\."] }
+ *   - type: registry          # a whole registry, from its catalog (skopeo sync --all)
+ *     source: old.example
+ *     target: new.example/old   # each repository under this prefix, same name
+ *     repositories: { include: ["^team/"], exclude: ["-test$"] }
+ * pathPrefix:               # optional: registries whose API lives under a path (as --path-prefix)
+ *   art.example.com: /artifactory/api/docker/docker-local
  * ```
+ *
+ * On a terminal, a line per repository shows its tags done; nothing when stdout is not a TTY.
  *
  * @internal
  */
@@ -18,11 +26,13 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Sync from "@ocireg/core/Sync"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as FsPromises from "node:fs/promises"
 import * as Yaml from "yaml"
-import { clientLayer, root } from "./global.js"
+import { clientLayer, parsePathPrefixes, root } from "./global.js"
 import { bytes, result, UsageError } from "./output.js"
+import * as SyncProgress from "./syncProgress.js"
 
 const TagFilter = Schema.Struct({
   include: Schema.optional(Schema.Array(Schema.String)),
@@ -30,8 +40,15 @@ const TagFilter = Schema.Struct({
 })
 
 const SyncFile = Schema.Struct({
+  pathPrefix: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
   defaults: Schema.optional(Schema.Struct({ tags: Schema.optional(TagFilter) })),
-  sync: Schema.Array(Schema.Struct({ source: Schema.String, target: Schema.String, tags: Schema.optional(TagFilter) }))
+  sync: Schema.Array(Schema.Struct({
+    type: Schema.optional(Schema.Literal("repository", "registry")),
+    source: Schema.String,
+    target: Schema.String,
+    tags: Schema.optional(TagFilter),
+    repositories: Schema.optional(TagFilter)
+  }))
 })
 
 /** Read and check a sync file; every problem is a usage error naming the file. */
@@ -48,17 +65,47 @@ export const readSyncFile = (file: string) =>
     const config = yield* Schema.decodeUnknown(SyncFile)(parsed).pipe(
       Effect.mapError((e) => new UsageError({ message: `${file}: ${e.message}` }))
     )
-    return yield* Effect.forEach(config.sync, (entry) =>
+    const pathPrefix = yield* Either.match(
+      parsePathPrefixes(Object.entries(config.pathPrefix ?? {}).map(([host, prefix]) => `${host}=${prefix}`)),
+      {
+        onLeft: (message) => Effect.fail(new UsageError({ message: `${file}: pathPrefix: ${message}` })),
+        onRight: Effect.succeed
+      }
+    )
+    const mappings = yield* Effect.forEach(config.sync, (entry) =>
       Effect.gen(function*() {
         const tags = entry.tags ?? config.defaults?.tags ?? {}
-        for (const pattern of [...(tags.include ?? []), ...(tags.exclude ?? [])]) {
+        const repositories = entry.repositories ?? {}
+        if (entry.type !== "registry" && entry.repositories !== undefined) {
+          return yield* new UsageError({ message: `${file}: repositories filters need type: registry` })
+        }
+        if (entry.type === "registry" && entry.source.includes("/")) {
+          return yield* new UsageError({
+            message: `${file}: a registry source is a host (name[:port]), not ${entry.source}`
+          })
+        }
+        for (
+          const pattern of [
+            ...(tags.include ?? []),
+            ...(tags.exclude ?? []),
+            ...(repositories.include ?? []),
+            ...(repositories.exclude ?? [])
+          ]
+        ) {
           yield* Effect.try({
             try: () => new RegExp(pattern),
             catch: () => new UsageError({ message: `${file}: not a regular expression: ${pattern}` })
           })
         }
-        return { source: entry.source, target: entry.target, tags } satisfies Sync.Mapping
+        return {
+          type: entry.type ?? "repository",
+          source: entry.source,
+          target: entry.target,
+          tags,
+          ...(entry.type === "registry" ? { repositories } : {})
+        } satisfies Sync.Mapping
       }))
+    return { mappings, pathPrefix }
   })
 
 /** `ocireg sync` */
@@ -74,20 +121,27 @@ export const sync = Command.make("sync", {
   )
 }, (args) =>
   Effect.gen(function*() {
-    const global = yield* root
-    const mappings = yield* readSyncFile(args.config)
-    const hosts = mappings.flatMap((m) => [m.source, m.target])
+    const options = yield* root
+    const file = yield* readSyncFile(args.config)
+    const mappings = file.mappings
+    // the file's path prefixes, and the command line's over them
+    const global = { ...options, pathPrefix: { ...file.pathPrefix, ...options.pathPrefix } }
+    const hosts = mappings.flatMap((m) =>
+      m.type === "registry" ? [m.source, m.target.split("/")[0]!] : [m.source, m.target]
+    )
+    const progress = SyncProgress.make(!global.json && process.stdout.isTTY === true)
     const log = (outcome: Sync.TagOutcome) =>
       global.json || outcome.action === "skipped"
-        ? Effect.void
-        : Effect.sync(() =>
-          void process.stderr.write(
-            `${outcome.action} ${outcome.source} -> ${outcome.target}${outcome.error ? `: ${outcome.error}` : ""}\n`
-          )
-        )
-    const summary = yield* Sync.run(mappings, { dryRun: args.dryRun, concurrency: args.jobs, onTag: log }).pipe(
-      Effect.provide(clientLayer(global, hosts))
-    )
+        ? progress.onTag(outcome)
+        : progress.above(
+          `${outcome.action} ${outcome.source} -> ${outcome.target}${outcome.error ? `: ${outcome.error}` : ""}`
+        ).pipe(Effect.zipRight(progress.onTag(outcome)))
+    const summary = yield* Sync.run(mappings, {
+      dryRun: args.dryRun,
+      concurrency: args.jobs,
+      onTag: log,
+      onRepository: progress.onRepository
+    }).pipe(Effect.ensuring(progress.stop), Effect.provide(clientLayer(global, hosts)))
     yield* result(global.json, summary, () => [
       `${summary.repositories} repositories, ${summary.tags} tags: ${summary.copied} copied ` +
       `(${bytes(summary.bytesUploaded)} uploaded), ${summary.skipped} already there, ` +
