@@ -55,7 +55,7 @@ import * as TestStorage from "./internal/testRegistry/storage.js"
  */
 export interface BearerOptions {
   /** User name to password, checked by the token endpoint. */
-  readonly users: Readonly<Record<string, string>>
+  readonly users: Users
   /** Whether a token requested without credentials grants `pull` (default `false`: nothing). */
   readonly anonymousPull?: boolean | undefined
   /**
@@ -68,6 +68,15 @@ export interface BearerOptions {
 }
 
 /**
+ * Who may log in: user name to password, or a check of a user and password (a password file of
+ * hashes, for instance).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Users = Readonly<Record<string, string>> | ((user: string, password: string) => boolean)
+
+/**
  * How callers authenticate: not at all, with HTTP Basic, or with Bearer tokens from the
  * registry's own token endpoint (`/token`).
  *
@@ -76,7 +85,7 @@ export interface BearerOptions {
  */
 export type Auth =
   | "none"
-  | { readonly basic: Readonly<Record<string, string>> }
+  | { readonly basic: Users }
   | { readonly bearer: BearerOptions }
 
 /**
