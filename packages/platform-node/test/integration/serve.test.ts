@@ -184,7 +184,7 @@ describeIntegration("ocireg registry serve --storage and --auth", ["skopeo", "do
     await second.stop()
   }, 240_000)
 
-  it("writes a directory docker-registry serves as it is", async () => {
+  it("writes a directory docker-registry serves as it is, and serves one docker-registry wrote", async () => {
     const storage = path.join(work, "for-distribution")
     const served = await serve(["--storage", storage], home)
     await skopeoCopy(`oci:${image.dir}:v1`, `docker://${served.host}/team/app:v1`, { preserveDigests: true })
@@ -198,6 +198,25 @@ describeIntegration("ocireg registry serve --storage and --auth", ["skopeo", "do
       const layer = image.manifests[0].layers[0]
       const file = path.join(work, "from-distribution", layer.descriptor.digest.slice("sha256:".length))
       assert.deepStrictEqual(new Uint8Array(await fs.readFile(file)), layer.bytes)
+      // and the other way round: what docker-registry wrote, ocireg serves
+      await skopeoCopy(`oci:${image.dir}:v1`, `docker://${registry.host}/from/distribution:v2`, {
+        preserveDigests: true
+      })
+      const theirs = path.join(work, "written-by-distribution")
+      await fs.cp(path.join(registry.storageDir, "docker"), path.join(theirs, "docker"), { recursive: true })
+      const ours = await serve(["--storage", theirs], home)
+      try {
+        const back = await skopeoInspect(`docker://${ours.host}/from/distribution:v2`, { raw: true })
+        assert.strictEqual(back.stdout, new TextDecoder().decode(image.rootBytes))
+        const tags = await runCli(home, ["--json", "tags", `${ours.host}/from/distribution`])
+        assert.deepStrictEqual(JSON.parse(tags.stdout), ["v2"])
+        const copied = path.join(work, "from-ocireg")
+        await skopeoCopy(`docker://${ours.host}/from/distribution:v2`, `dir:${copied}`)
+        const again = await fs.readFile(path.join(copied, layer.descriptor.digest.slice("sha256:".length)))
+        assert.deepStrictEqual(new Uint8Array(again), layer.bytes)
+      } finally {
+        await ours.stop()
+      }
     } finally {
       await registry.stop()
     }
