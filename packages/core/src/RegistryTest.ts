@@ -44,7 +44,7 @@ import * as Hosts from "./internal/testRegistry/hosts.js"
 import type { ErrorCode } from "./internal/testRegistry/responses.js"
 import * as Seed from "./internal/testRegistry/seed.js"
 import { makeService } from "./internal/testRegistry/server.js"
-import { Storage } from "./internal/testRegistry/storage.js"
+import * as TestStorage from "./internal/testRegistry/storage.js"
 
 /**
  * The Bearer (Docker token protocol) settings: the users of the token endpoint, whether
@@ -55,7 +55,7 @@ import { Storage } from "./internal/testRegistry/storage.js"
  */
 export interface BearerOptions {
   /** User name to password, checked by the token endpoint. */
-  readonly users: Readonly<Record<string, string>>
+  readonly users: Users
   /** Whether a token requested without credentials grants `pull` (default `false`: nothing). */
   readonly anonymousPull?: boolean | undefined
   /**
@@ -68,6 +68,15 @@ export interface BearerOptions {
 }
 
 /**
+ * Who may log in: user name to password, or a check of a user and password (a password file of
+ * hashes, for instance).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Users = Readonly<Record<string, string>> | ((user: string, password: string) => boolean)
+
+/**
  * How callers authenticate: not at all, with HTTP Basic, or with Bearer tokens from the
  * registry's own token endpoint (`/token`).
  *
@@ -76,7 +85,7 @@ export interface BearerOptions {
  */
 export type Auth =
   | "none"
-  | { readonly basic: Readonly<Record<string, string>> }
+  | { readonly basic: Users }
   | { readonly bearer: BearerOptions }
 
 /**
@@ -189,7 +198,61 @@ export interface Options {
   readonly service?: string | undefined
   /** The token realm (default `https://<host>/token`, `http` for loopback hosts). */
   readonly realm?: string | undefined
+  /**
+   * Where the content lives (default: in memory, gone with the registry). `RegistryServer` in
+   * `@ocireg/platform-node` has one on disk (`serve({ storage: dir })`).
+   */
+  readonly storage?: Storage | undefined
 }
+
+/**
+ * Where a test registry keeps blobs, manifests, tags and upload sessions: metadata synchronously,
+ * blob bytes as streams. Implement it to keep a registry's content elsewhere than in memory.
+ *
+ * @since 0.1.0
+ * @category storage
+ */
+export type Storage = TestStorage.Storage
+
+/**
+ * A manifest as a `Storage` keeps it: its bytes and the fields the referrers API reports.
+ *
+ * @since 0.1.0
+ * @category storage
+ */
+export type StoredManifest = TestStorage.StoredManifest
+
+/**
+ * An upload session as a `Storage` keeps it.
+ *
+ * @since 0.1.0
+ * @category storage
+ */
+export type UploadSession = TestStorage.UploadSession
+
+/**
+ * The outcome of `Storage.commitUpload`.
+ *
+ * @since 0.1.0
+ * @category storage
+ */
+export type Committed = TestStorage.Committed
+
+/**
+ * The bytes of a blob a `Storage` serves: at hand or streamed.
+ *
+ * @since 0.1.0
+ * @category storage
+ */
+export type BlobBody = TestStorage.BlobBody
+
+/**
+ * A new, empty `Storage` in memory (what a registry gets by default).
+ *
+ * @since 0.1.0
+ * @category storage
+ */
+export const memoryStorage = (): Storage => new TestStorage.MemoryStorage()
 
 /**
  * A manifest as stored: its exact bytes, digest and media type.
@@ -332,7 +395,7 @@ export const make = (options: Options = {}): Effect.Effect<Service> =>
     const clock = yield* Effect.clock
     return makeService({
       settings: settings(options),
-      storage: new Storage(),
+      storage: options.storage ?? new TestStorage.MemoryStorage(),
       createHash: (algorithm) => hasher.create(algorithm),
       now: () => clock.unsafeCurrentTimeMillis()
     })

@@ -1,7 +1,8 @@
 /**
  * Serve `RegistryTest`, the in-memory OCI registry, over real HTTP on a loopback port (like
  * `crane registry serve`): for demos, for trying the CLI, and for tests of programs that need a
- * registry URL rather than an `HttpClient` layer.
+ * registry URL rather than an `HttpClient` layer. With `storage: dir` the content lives on disk in
+ * distribution's layout (what `registry:2` writes), so a restart keeps everything.
  *
  * @since 0.1.0
  */
@@ -14,8 +15,9 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import { Readable } from "node:stream"
+import { pipeline, Readable } from "node:stream"
 import type { ReadableStream as NodeReadableStream } from "node:stream/web"
+import * as FsStorage from "./internal/registryFsStorage.js"
 
 /**
  * Where and how to serve.
@@ -23,7 +25,13 @@ import type { ReadableStream as NodeReadableStream } from "node:stream/web"
  * @since 0.1.0
  * @category models
  */
-export interface Options extends RegistryTest.Options {
+export interface Options extends Omit<RegistryTest.Options, "storage"> {
+  /**
+   * Where the content lives: a directory (created when missing; distribution's filesystem
+   * layout under `docker/registry/v2`, kept across restarts), a `RegistryTest.Storage`, or
+   * (the default) memory.
+   */
+  readonly storage?: string | RegistryTest.Storage | undefined
   /** Default `127.0.0.1`. */
   readonly hostname?: string | undefined
   /** Default 0: any free port. */
@@ -125,7 +133,8 @@ const send = async (response: Response, res: Http.ServerResponse) => {
   })
   res.writeHead(response.status, headers)
   if (response.body === null) return void res.end()
-  Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>).pipe(res)
+  // pipeline, not pipe: a client that goes away cancels the body (and closes a blob file on disk)
+  pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res, () => undefined)
 }
 
 /**
@@ -153,9 +162,18 @@ export const serve = (options: Options = {}): Effect.Effect<RunningServer, Serve
       ? undefined
       : yield* listen(Http.createServer(listener), hostname, 0)
     const storageUrl = storagePort === undefined ? undefined : `http://${hostOf(storagePort)}`
-    const registry = yield* RegistryTest.make(
-      storageUrl === undefined ? options : { ...options, storageOrigin: storageUrl }
-    )
+    const { storage: where, ...rest } = options
+    const storage = typeof where === "string"
+      ? yield* Effect.try({
+        try: () => FsStorage.make(where),
+        catch: (cause) => new ServeError({ reason: `cannot keep the registry in ${where}: ${String(cause)}` })
+      })
+      : where
+    const registry = yield* RegistryTest.make({
+      ...rest,
+      ...(storage !== undefined ? { storage } : {}),
+      ...(storageUrl !== undefined ? { storageOrigin: storageUrl } : {})
+    })
     started.registry = registry
     const port = yield* listen(Http.createServer(listener), hostname, options.port ?? 0)
     const host = hostOf(port)

@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import type { BearerOptions, IssuedToken } from "../../RegistryTest.js"
+import type { BearerOptions, IssuedToken, Users } from "../../RegistryTest.js"
 import { mergeScopes, parseScopes } from "../challenge.js"
 import { randomHex, type ServerContext } from "./context.js"
 import * as Responses from "./responses.js"
@@ -78,8 +78,8 @@ const basicCredentials = (
   }
 }
 
-const checkPassword = (users: Readonly<Record<string, string>>, user: string, password: string): boolean =>
-  hasOwn(users, user) && users[user] === password
+const checkPassword = (users: Users, user: string, password: string): boolean =>
+  typeof users === "function" ? users(user, password) : hasOwn(users, user) && users[user] === password
 
 const bearerToken = (header: string | null): string | undefined => {
   if (header === null) return undefined

@@ -123,30 +123,31 @@ export const handle = (context: ServerContext, request: Request, url: URL): Resp
   if (Number(expires) * 1000 <= context.now()) return flavour.error(403, "AccessDenied", "Request has expired")
   const match = /^\/blobs\/([a-z0-9]+)\/([a-f0-9]+)$/.exec(url.pathname)
   const digest = match === null ? undefined : `${match[1]}:${match[2]}`
-  const bytes = digest !== undefined && Digest.isDigest(digest) ? context.storage.blobs.get(digest) : undefined
-  if (bytes === undefined) return flavour.error(404, "NoSuchKey", "The specified key does not exist.")
+  const size = digest !== undefined && Digest.isDigest(digest) ? context.storage.storedBlobSize(digest) : undefined
+  if (size === undefined) return flavour.error(404, "NoSuchKey", "The specified key does not exist.")
   const headers: Record<string, string> = {
     "content-type": "application/octet-stream",
     "accept-ranges": "bytes",
     etag: `"${digest!.slice(digest!.indexOf(":") + 1, digest!.indexOf(":") + 33)}"`
   }
-  const range = parseByteRange(request.headers.get("range"), bytes.length)
+  const range = parseByteRange(request.headers.get("range"), size)
   if (range === "unsatisfiable") {
     return flavour.error(416, "InvalidRange", "The requested range is not satisfiable")
   }
+  const body = (start: number, end: number) =>
+    request.method === "HEAD" ? null : context.storage.readBlob(digest!, start, end)
   if (range !== undefined) {
-    const slice = bytes.slice(range.start, range.end + 1)
-    return new Response(request.method === "HEAD" ? null : slice, {
+    return new Response(body(range.start, range.end + 1), {
       status: 206,
       headers: {
         ...headers,
-        "content-length": String(slice.length),
-        "content-range": `bytes ${range.start}-${range.end}/${bytes.length}`
+        "content-length": String(range.end + 1 - range.start),
+        "content-range": `bytes ${range.start}-${range.end}/${size}`
       }
     })
   }
-  return new Response(request.method === "HEAD" ? null : bytes.slice(), {
+  return new Response(body(0, size), {
     status: 200,
-    headers: { ...headers, "content-length": String(bytes.length) }
+    headers: { ...headers, "content-length": String(size) }
   })
 }

@@ -33,8 +33,8 @@ export const parseByteRange = (
 /** `GET` or `HEAD` of a blob. */
 export const getBlob = (context: ServerContext, name: string, digest: string, request: Request): Response => {
   if (!Digest.isDigest(digest)) return Responses.fail(400, "DIGEST_INVALID", Digest.validate(digest))
-  const bytes = context.storage.blob(name, digest)
-  if (bytes === undefined) return Responses.fail(404, "BLOB_UNKNOWN", digest)
+  const size = context.storage.blobSize(name, digest)
+  if (size === undefined) return Responses.fail(404, "BLOB_UNKNOWN", digest)
   const headers: Record<string, string> = {
     "content-type": "application/octet-stream",
     "docker-content-digest": digest,
@@ -42,22 +42,24 @@ export const getBlob = (context: ServerContext, name: string, digest: string, re
     etag: `"${digest}"`,
     "cache-control": "max-age=31536000"
   }
-  const range = parseByteRange(request.headers.get("range"), bytes.length)
+  const range = parseByteRange(request.headers.get("range"), size)
   if (range === "unsatisfiable") {
-    return Responses.fail(416, "RANGE_INVALID", undefined, { "content-range": `bytes */${bytes.length}` })
+    return Responses.fail(416, "RANGE_INVALID", undefined, { "content-range": `bytes */${size}` })
   }
+  // HEAD reads nothing: a store on disk would otherwise open the file for a body nobody reads
+  const body = (start: number, end: number) =>
+    request.method === "HEAD" ? null : context.storage.readBlob(digest, start, end)
   if (range !== undefined) {
-    const slice = bytes.slice(range.start, range.end + 1)
-    return new Response(slice, {
+    return new Response(body(range.start, range.end + 1), {
       status: 206,
       headers: {
         ...headers,
-        "content-length": String(slice.length),
-        "content-range": `bytes ${range.start}-${range.end}/${bytes.length}`
+        "content-length": String(range.end + 1 - range.start),
+        "content-range": `bytes ${range.start}-${range.end}/${size}`
       }
     })
   }
-  return new Response(bytes.slice(), { status: 200, headers: { ...headers, "content-length": String(bytes.length) } })
+  return new Response(body(0, size), { status: 200, headers: { ...headers, "content-length": String(size) } })
 }
 
 /** `DELETE` of a blob: removes its link from the repository (202), when deletes are enabled. */

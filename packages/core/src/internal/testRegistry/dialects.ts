@@ -147,7 +147,7 @@ const missingRepositoryUnauthorized: Rule = {
   source: "https://github.com/docker/hub-feedback/issues/1771",
   beforeEndpoint: (context, route, request, identity) => {
     if (!("name" in route) || !readMethods.includes(request.method) || !isBearer(context)) return undefined
-    if (context.storage.repository(route.name) !== undefined) return undefined
+    if (context.storage.hasRepository(route.name)) return undefined
     if (identity._tag === "Token" && identity.token.grants.get(`repository:${route.name}`)?.has("push") === true) {
       return undefined
     }
@@ -288,7 +288,7 @@ const mountOnlyReferenced: Rule = {
     const mount = url.searchParams.get("mount")
     const from = url.searchParams.get("from")
     if (mount === null || from === null) return undefined
-    const manifests = context.storage.repository(from)?.manifests.values() ?? []
+    const manifests = context.storage.manifests(from)
     for (const manifest of manifests) {
       const parsed = Manifests.parse(manifest.bytes, manifest.mediaType)
       if ("value" in parsed && parsed.value.references.some((r) => r.digest === mount)) return undefined
@@ -336,7 +336,7 @@ const mountMissingProject401: Rule = {
     const from = url.searchParams.get("from")
     if (url.searchParams.get("mount") === null || from === null) return undefined
     const project = from.split("/")[0]
-    const exists = Array.from(context.storage.repositories.keys()).some((name) => name.split("/")[0] === project)
+    const exists = context.storage.repositories().some((name) => name.split("/")[0] === project)
     if (exists) return undefined
     return unauthorized(
       context,

@@ -37,9 +37,9 @@ const link = (path: string, query: string): Record<string, string> => ({ link: `
 
 /** `GET /v2/<name>/tags/list?n=&last=`. */
 export const listTags = (context: ServerContext, name: string, url: URL): Response => {
-  const repository = context.storage.repository(name)
-  if (repository === undefined) return Responses.fail(404, "NAME_UNKNOWN", { name })
-  const result = page(context, Array.from(repository.tags.keys()).sort(), url)
+  const tags = context.storage.tags(name)
+  if (tags === undefined) return Responses.fail(404, "NAME_UNKNOWN", { name })
+  const result = page(context, Array.from(tags.keys()).sort(), url)
   if ("error" in result) return result.error
   const headers = result.next === undefined ? {} : link(`/v2/${name}/tags/list`, result.next)
   return Responses.json(200, { name, tags: result.items }, headers)
@@ -47,7 +47,7 @@ export const listTags = (context: ServerContext, name: string, url: URL): Respon
 
 /** `GET /v2/_catalog?n=&last=`. */
 export const catalog = (context: ServerContext, url: URL): Response => {
-  const result = page(context, Array.from(context.storage.repositories.keys()).sort(), url)
+  const result = page(context, context.storage.repositories(), url)
   if ("error" in result) return result.error
   const headers = result.next === undefined ? {} : link("/v2/_catalog", result.next)
   return Responses.json(200, { repositories: result.items }, headers)

@@ -178,9 +178,9 @@ export const putManifest = async (
   if (byDigest && digest !== reference) {
     return Responses.fail(400, "DIGEST_INVALID", { expected: reference, actual: digest })
   }
-  const repository = context.storage.repository(name)
   const missing = parsed.value.references.filter((r) =>
-    !r.external && repository?.blobs.has(r.digest) !== true && repository?.manifests.has(r.digest) !== true
+    !r.external && context.storage.blobSize(name, r.digest) === undefined &&
+    context.storage.manifest(name, r.digest) === undefined
   )
   if (missing.length > 0) {
     const unique = Array.from(new Set(missing.map((r) => r.digest)))

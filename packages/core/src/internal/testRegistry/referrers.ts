@@ -14,7 +14,7 @@ export const listReferrers = (context: ServerContext, name: string, digest: stri
   if (!Digest.isDigest(digest)) return Responses.fail(400, "DIGEST_INVALID", Digest.validate(digest))
   const filters = url.searchParams.getAll("artifactType").filter((t) => t !== "")
   const manifests = []
-  for (const manifest of context.storage.repository(name)?.manifests.values() ?? []) {
+  for (const manifest of context.storage.manifests(name)) {
     if (manifest.subject !== digest) continue
     if (filters.length > 0 && (manifest.artifactType === undefined || !filters.includes(manifest.artifactType))) {
       continue

@@ -199,27 +199,22 @@ export const makeService = (context: ServerContext): Service => {
     return response
   }
 
-  const repositoryView = <A>(name: string, f: (r: NonNullable<ReturnType<typeof context.storage.repository>>) => A) => {
-    const repository = context.storage.repository(name)
-    return repository === undefined ? undefined : f(repository)
-  }
+  const storage = context.storage
 
   return {
     handle,
-    blobs: () => new Map(context.storage.blobs),
-    repositories: () => Array.from(context.storage.repositories.keys()).sort(),
-    repositoryBlobs: (name) => repositoryView(name, (r) => Array.from(r.blobs).sort()) ?? [],
+    blobs: () => storage.allBlobs(),
+    repositories: () => storage.repositories(),
+    repositoryBlobs: (name) => storage.repositoryBlobs(name),
     manifests: (name) =>
       new Map(
-        repositoryView(name, (r) =>
-          Array.from(r.manifests.values(), (m): [string, Manifest] => [
-            m.digest,
-            { digest: m.digest, mediaType: m.mediaType, bytes: m.bytes }
-          ])) ?? []
+        storage.manifests(name).map((m): [string, Manifest] => [
+          m.digest,
+          { digest: m.digest, mediaType: m.mediaType, bytes: m.bytes }
+        ])
       ),
-    tags: (name) => new Map(repositoryView(name, (r) => Array.from(r.tags)) ?? []),
-    uploads: () =>
-      Array.from(context.storage.uploads.values(), (s): Upload => ({ id: s.id, repository: s.name, size: s.size })),
+    tags: (name) => new Map(storage.tags(name) ?? []),
+    uploads: () => storage.uploadSessions().map((s): Upload => ({ id: s.id, repository: s.name, size: s.size })),
     requests: () => log.slice(),
     tokensIssued: () => tokens.issued.slice(),
     revokeTokens: () => tokens.revoke(),
@@ -228,12 +223,12 @@ export const makeService = (context: ServerContext): Service => {
     },
     putBlob: (name, bytes) => {
       const digest = digestOf(context, bytes)
-      context.storage.putBlob(name, digest, bytes)
+      storage.putBlob(name, digest, bytes)
       return digest
     },
     putManifest: (name, reference, bytes, mediaType) => Manifests.store(context, name, reference, bytes, mediaType),
     reset: () => {
-      context.storage.clear()
+      storage.clear()
       tokens.clear()
       log.length = 0
       failures = []

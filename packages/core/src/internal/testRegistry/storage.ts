@@ -3,8 +3,15 @@
  * pushed to one repository is not visible in another until mounted or pushed there), manifests
  * with their tags per repository, and the open upload sessions.
  *
+ * `Storage` is the interface the handlers use; `MemoryStorage` keeps everything in maps (the
+ * default, as fast as plain maps), and `@ocireg/platform-node`'s `RegistryServer` has a
+ * filesystem implementation for `ocireg registry serve --storage DIR`. Everything small
+ * (manifests, tags, links, session state) is synchronous; blob bytes move as streams, so a store
+ * on disk never holds a whole blob in memory.
+ *
  * @internal
  */
+import type { Algorithm, HashState } from "../../Digest.js"
 
 /** A manifest as stored: its exact bytes and the fields the referrers API reports. */
 export interface StoredManifest {
@@ -16,18 +23,13 @@ export interface StoredManifest {
   readonly annotations: Readonly<Record<string, string>> | undefined
 }
 
-/** What one repository holds. */
-export interface Repository {
-  readonly blobs: Set<string>
-  readonly manifests: Map<string, StoredManifest>
-  readonly tags: Map<string, string>
-}
-
-/** An upload session. `state` is the `_state` query of its current `Location`. */
+/**
+ * An upload session. `state` is the `_state` query of its current `Location`; `size` the bytes
+ * received. A storage keeps the bytes itself (`appendUpload`) and the fields with `saveUpload`.
+ */
 export interface UploadSession {
   readonly id: string
   readonly name: string
-  readonly parts: Array<Uint8Array>
   size: number
   state: string
   readonly pastStates: Set<string>
@@ -35,63 +37,117 @@ export interface UploadSession {
   shortChunk: boolean
 }
 
-/** The mutable content of one test registry. */
-export class Storage {
+/** The bytes of a blob, or of a range of it: at hand, or streamed. */
+export type BlobBody = Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>
+
+/** The outcome of closing an upload: the blob stored, or the digest its bytes really have. */
+export type Committed =
+  | { readonly _tag: "Stored"; readonly size: number }
+  | { readonly _tag: "Mismatch"; readonly actual: string; readonly size: number }
+
+/** Where a test registry keeps its content. */
+export interface Storage {
+  /** The names of the repositories that hold anything, sorted. */
+  readonly repositories: () => ReadonlyArray<string>
+  readonly hasRepository: (name: string) => boolean
+  /** The tags of a repository to digests; `undefined` when the repository does not exist. */
+  readonly tags: (name: string) => ReadonlyMap<string, string> | undefined
+  /** Every manifest of a repository. */
+  readonly manifests: (name: string) => ReadonlyArray<StoredManifest>
+  /** A manifest of the repository by tag or digest. */
+  readonly manifest: (name: string, reference: string) => StoredManifest | undefined
+  readonly putManifest: (name: string, manifest: StoredManifest, tag: string | undefined) => void
+  /** Removes a manifest and every tag that points to it. */
+  readonly deleteManifest: (name: string, digest: string) => boolean
+  readonly deleteTag: (name: string, tag: string) => boolean
+  /** The digests of the blobs linked into a repository, sorted. */
+  readonly repositoryBlobs: (name: string) => ReadonlyArray<string>
+  /** The size of a blob linked into the repository, `undefined` if it is not. */
+  readonly blobSize: (name: string, digest: string) => number | undefined
+  /** The size of a stored blob, linked anywhere or nowhere. */
+  readonly storedBlobSize: (digest: string) => number | undefined
+  /** The bytes `[start, end)` of a stored blob. */
+  readonly readBlob: (digest: string, start: number, end: number) => BlobBody
+  /** Every stored blob, read whole (for inspection in tests). */
+  readonly allBlobs: () => ReadonlyMap<string, Uint8Array>
+  /** Stores the bytes (once per digest) and links them into the repository. */
+  readonly putBlob: (name: string, digest: string, bytes: Uint8Array) => void
+  /** Links a stored blob into another repository. */
+  readonly linkBlob: (name: string, digest: string) => void
+  /** Removes the link of a blob from a repository (the bytes stay, as until a garbage collection). */
+  readonly unlinkBlob: (name: string, digest: string) => boolean
+  /** Keeps a new, empty session. */
+  readonly openUpload: (session: UploadSession) => void
+  readonly upload: (id: string) => UploadSession | undefined
+  readonly uploadSessions: () => ReadonlyArray<UploadSession>
+  /** Keeps the changed fields of a session. */
+  readonly saveUpload: (session: UploadSession) => void
+  /**
+   * Appends a body to a session's bytes (not to `size`, which the caller moves); returns how many
+   * bytes it appended. On a failure, what was appended may remain: the caller truncates.
+   */
+  readonly appendUpload: (session: UploadSession, body: ReadableStream<Uint8Array> | null) => Promise<number>
+  /** Cuts a session's bytes back to `size`. */
+  readonly truncateUpload: (session: UploadSession, size: number) => Promise<void>
+  /**
+   * Closes a session: hashes its bytes, and when they match the digest stores the blob and links it
+   * into the session's repository. The session is gone either way.
+   */
+  readonly commitUpload: (
+    session: UploadSession,
+    digest: string,
+    createHash: (algorithm: Algorithm) => HashState
+  ) => Promise<Committed>
+  /** Forgets a session and its bytes. */
+  readonly deleteUpload: (id: string) => void
+  /** Empties everything. */
+  readonly clear: () => void
+}
+
+/** What one repository holds in memory. */
+interface Repository {
+  readonly blobs: Set<string>
+  readonly manifests: Map<string, StoredManifest>
+  readonly tags: Map<string, string>
+}
+
+const algorithmOf = (digest: string): Algorithm => digest.slice(0, digest.indexOf(":")) as Algorithm
+
+/** The content of a test registry in memory. */
+export class MemoryStorage implements Storage {
   readonly blobs = new Map<string, Uint8Array>()
-  readonly repositories = new Map<string, Repository>()
-  readonly uploads = new Map<string, UploadSession>()
+  readonly repos = new Map<string, Repository>()
+  readonly sessions = new Map<string, { readonly session: UploadSession; readonly parts: Array<Uint8Array> }>()
 
-  repository(name: string): Repository | undefined {
-    return this.repositories.get(name)
-  }
-
-  ensureRepository(name: string): Repository {
-    let repository = this.repositories.get(name)
+  private ensure(name: string): Repository {
+    let repository = this.repos.get(name)
     if (repository === undefined) {
       repository = { blobs: new Set(), manifests: new Map(), tags: new Map() }
-      this.repositories.set(name, repository)
+      this.repos.set(name, repository)
     }
     return repository
   }
 
-  /** The bytes of a blob linked into the repository. */
-  blob(name: string, digest: string): Uint8Array | undefined {
-    return this.repositories.get(name)?.blobs.has(digest) === true ? this.blobs.get(digest) : undefined
-  }
+  repositories = (): ReadonlyArray<string> => Array.from(this.repos.keys()).sort()
+  hasRepository = (name: string): boolean => this.repos.has(name)
+  tags = (name: string): ReadonlyMap<string, string> | undefined => this.repos.get(name)?.tags
+  manifests = (name: string): ReadonlyArray<StoredManifest> =>
+    Array.from(this.repos.get(name)?.manifests.values() ?? [])
 
-  /** Stores the bytes (once per digest) and links them into the repository. */
-  putBlob(name: string, digest: string, bytes: Uint8Array): void {
-    if (!this.blobs.has(digest)) this.blobs.set(digest, bytes)
-    this.ensureRepository(name).blobs.add(digest)
-  }
-
-  /** Links a stored blob into another repository. */
-  linkBlob(name: string, digest: string): void {
-    this.ensureRepository(name).blobs.add(digest)
-  }
-
-  /** Removes the link of a blob from a repository (the bytes stay, as until a garbage collection). */
-  unlinkBlob(name: string, digest: string): boolean {
-    return this.repositories.get(name)?.blobs.delete(digest) === true
-  }
-
-  /** A manifest of the repository by tag or digest. */
-  manifest(name: string, reference: string): StoredManifest | undefined {
-    const repository = this.repositories.get(name)
+  manifest = (name: string, reference: string): StoredManifest | undefined => {
+    const repository = this.repos.get(name)
     if (repository === undefined) return undefined
-    const digest = repository.tags.get(reference) ?? reference
-    return repository.manifests.get(digest)
+    return repository.manifests.get(repository.tags.get(reference) ?? reference)
   }
 
-  putManifest(name: string, manifest: StoredManifest, tag: string | undefined): void {
-    const repository = this.ensureRepository(name)
+  putManifest = (name: string, manifest: StoredManifest, tag: string | undefined): void => {
+    const repository = this.ensure(name)
     repository.manifests.set(manifest.digest, manifest)
     if (tag !== undefined) repository.tags.set(tag, manifest.digest)
   }
 
-  /** Removes a manifest and every tag that points to it. */
-  deleteManifest(name: string, digest: string): boolean {
-    const repository = this.repositories.get(name)
+  deleteManifest = (name: string, digest: string): boolean => {
+    const repository = this.repos.get(name)
     if (repository === undefined || !repository.manifests.delete(digest)) return false
     for (const [tag, target] of repository.tags) {
       if (target === digest) repository.tags.delete(tag)
@@ -99,14 +155,81 @@ export class Storage {
     return true
   }
 
-  deleteTag(name: string, tag: string): boolean {
-    return this.repositories.get(name)?.tags.delete(tag) === true
+  deleteTag = (name: string, tag: string): boolean => this.repos.get(name)?.tags.delete(tag) === true
+  repositoryBlobs = (name: string): ReadonlyArray<string> => Array.from(this.repos.get(name)?.blobs ?? []).sort()
+
+  blobSize = (name: string, digest: string): number | undefined =>
+    this.repos.get(name)?.blobs.has(digest) === true ? this.blobs.get(digest)?.length : undefined
+
+  storedBlobSize = (digest: string): number | undefined => this.blobs.get(digest)?.length
+  readBlob = (digest: string, start: number, end: number): BlobBody =>
+    (this.blobs.get(digest) ?? new Uint8Array(0)).slice(start, end) as Uint8Array<ArrayBuffer>
+  allBlobs = (): ReadonlyMap<string, Uint8Array> => new Map(this.blobs)
+
+  putBlob = (name: string, digest: string, bytes: Uint8Array): void => {
+    if (!this.blobs.has(digest)) this.blobs.set(digest, bytes)
+    this.ensure(name).blobs.add(digest)
   }
 
-  clear(): void {
+  linkBlob = (name: string, digest: string): void => {
+    this.ensure(name).blobs.add(digest)
+  }
+
+  unlinkBlob = (name: string, digest: string): boolean => this.repos.get(name)?.blobs.delete(digest) === true
+
+  openUpload = (session: UploadSession): void => {
+    this.sessions.set(session.id, { session, parts: [] })
+  }
+
+  upload = (id: string): UploadSession | undefined => this.sessions.get(id)?.session
+  uploadSessions = (): ReadonlyArray<UploadSession> => Array.from(this.sessions.values(), (s) => s.session)
+  saveUpload = (): void => {}
+
+  appendUpload = async (session: UploadSession, body: ReadableStream<Uint8Array> | null): Promise<number> => {
+    const entry = this.sessions.get(session.id)
+    if (entry === undefined || body === null) return 0
+    let size = 0
+    const reader = body.getReader()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      entry.parts.push(value)
+      size += value.length
+    }
+    return size
+  }
+
+  truncateUpload = async (session: UploadSession, size: number): Promise<void> => {
+    const entry = this.sessions.get(session.id)
+    if (entry === undefined) return
+    const bytes = concat(entry.parts).subarray(0, size)
+    entry.parts.length = 0
+    if (bytes.length > 0) entry.parts.push(bytes)
+  }
+
+  commitUpload = async (
+    session: UploadSession,
+    digest: string,
+    createHash: (algorithm: Algorithm) => HashState
+  ): Promise<Committed> => {
+    const bytes = concat(this.sessions.get(session.id)?.parts ?? [])
+    this.sessions.delete(session.id)
+    const state = createHash(algorithmOf(digest))
+    state.update(bytes)
+    const actual = `${algorithmOf(digest)}:${state.hex()}`
+    if (actual !== digest) return { _tag: "Mismatch", actual, size: bytes.length }
+    this.putBlob(session.name, digest, bytes)
+    return { _tag: "Stored", size: bytes.length }
+  }
+
+  deleteUpload = (id: string): void => {
+    this.sessions.delete(id)
+  }
+
+  clear = (): void => {
     this.blobs.clear()
-    this.repositories.clear()
-    this.uploads.clear()
+    this.repos.clear()
+    this.sessions.clear()
   }
 }
 

@@ -10,12 +10,13 @@
  * @internal
  */
 import * as Digest from "../../Digest.js"
+import { parseContentLength } from "../headers.js"
 import { allows, type Identity } from "./auth.js"
 import { bodyFailure, readBody } from "./body.js"
 import { digestOf, randomHex, randomUuid, type ServerContext } from "./context.js"
 import * as Responses from "./responses.js"
 import { validateName } from "./routing.js"
-import { concat, type UploadSession } from "./storage.js"
+import { MemoryStorage, type UploadSession } from "./storage.js"
 
 const sessionUrl = (session: UploadSession): string =>
   `/v2/${session.name}/blobs/uploads/${session.id}?_state=${session.state}`
@@ -46,17 +47,21 @@ const advance = (session: UploadSession): void => {
   session.state = newState()
 }
 
-const open = (context: ServerContext, name: string): Response => {
+const newSession = (context: ServerContext, name: string): UploadSession => {
   const session: UploadSession = {
     id: randomUuid(),
     name,
-    parts: [],
     size: 0,
     state: newState(),
     pastStates: new Set(),
     shortChunk: false
   }
-  context.storage.uploads.set(session.id, session)
+  context.storage.openUpload(session)
+  return session
+}
+
+const open = (context: ServerContext, name: string): Response => {
+  const session = newSession(context, name)
   const headers = sessionHeaders(session)
   if (context.settings.chunkMinLength !== undefined) {
     headers["oci-chunk-min-length"] = String(context.settings.chunkMinLength)
@@ -89,7 +94,7 @@ export const startUpload = async (
     // distribution ignores a bad mount request and opens a session instead; so does this
     if (
       Digest.isDigest(mount) && validateName(from) === undefined &&
-      context.storage.blob(from, mount) !== undefined &&
+      context.storage.blobSize(from, mount) !== undefined &&
       allows(identity, { type: "repository", name: from, actions: ["pull"] })
     ) {
       context.storage.linkBlob(name, mount)
@@ -101,13 +106,28 @@ export const startUpload = async (
   if (url.searchParams.has("digest") && context.settings.monolithicPost) {
     const parameter = digestParameter(url)
     if ("error" in parameter) return parameter.error
-    const body = await readBody(request)
-    if (body._tag !== "Bytes") return bodyFailure(body)
-    const actual = digestOf(context, body.bytes, Digest.algorithm(parameter.digest))
-    if (actual !== parameter.digest) {
-      return Responses.fail(400, "DIGEST_INVALID", { expected: parameter.digest, actual })
+    if (context.storage instanceof MemoryStorage) {
+      // in memory the bytes are held whole anyway: one read, one hash, no session (twice as fast)
+      const body = await readBody(request)
+      if (body._tag !== "Bytes") return bodyFailure(body)
+      const actual = digestOf(context, body.bytes, Digest.algorithm(parameter.digest))
+      if (actual !== parameter.digest) {
+        return Responses.fail(400, "DIGEST_INVALID", { expected: parameter.digest, actual })
+      }
+      context.storage.putBlob(name, parameter.digest, body.bytes)
+      return new Response(null, { status: 201, headers: createdHeaders(name, parameter.digest) })
     }
-    context.storage.putBlob(name, parameter.digest, body.bytes)
+    // the body streams into a session of its own, which closes at once (never seen by clients)
+    const session = newSession(context, name)
+    const written = await receive(context, session, request, undefined)
+    if ("error" in written) {
+      context.storage.deleteUpload(session.id)
+      return written.error
+    }
+    const committed = await context.storage.commitUpload(session, parameter.digest, context.createHash)
+    if (committed._tag === "Mismatch") {
+      return Responses.fail(400, "DIGEST_INVALID", { expected: parameter.digest, actual: committed.actual })
+    }
     return new Response(null, { status: 201, headers: createdHeaders(name, parameter.digest) })
   }
   await request.body?.cancel().catch(() => undefined)
@@ -122,7 +142,7 @@ type Resolved = { readonly session: UploadSession } | { readonly error: Response
  * is `BLOB_UPLOAD_INVALID` (400), as in distribution, whose `_state` is an HMAC of the offset.
  */
 const resolve = (context: ServerContext, name: string, id: string, url: URL, current: boolean): Resolved => {
-  const session = context.storage.uploads.get(id)
+  const session = context.storage.upload(id)
   if (session === undefined || session.name !== name) {
     return { error: Responses.fail(404, "BLOB_UPLOAD_UNKNOWN", id) }
   }
@@ -157,47 +177,60 @@ const rangeInvalid = (session: UploadSession, detail: string): Response =>
   Responses.fail(416, "RANGE_INVALID", detail, { location: sessionUrl(session), range: rangeOf(session) })
 
 /**
- * Checks a chunk's `Content-Range` against the session and reads the chunk. `undefined` range
- * header: a streamed chunk that appends.
+ * Checks a chunk's `Content-Range` against the session and streams the chunk into the session's
+ * bytes. A chunk that turns out wrong (its length differs from `Content-Range` or
+ * `Content-Length`, it follows a short chunk, or its body fails) is cut off again, so the session
+ * holds what it held before. `undefined` range header: a streamed chunk that appends.
  */
-const readChunk = async (
+const receive = async (
   context: ServerContext,
   session: UploadSession,
-  request: Request
-): Promise<{ readonly bytes: Uint8Array } | { readonly error: Response }> => {
-  const header = request.headers.get("content-range")
-  const range = header === null ? undefined : parseChunkRange(header)
-  if (header !== null && range === undefined) {
+  request: Request,
+  header: string | null | undefined
+): Promise<{ readonly size: number } | { readonly error: Response }> => {
+  const range = header === null || header === undefined ? undefined : parseChunkRange(header)
+  if (header !== null && header !== undefined && range === undefined) {
     return { error: Responses.fail(400, "BLOB_UPLOAD_INVALID", `malformed Content-Range ${header}`) }
   }
   if (range !== undefined && range.start !== session.size) {
+    await request.body?.cancel().catch(() => undefined)
     return { error: rangeInvalid(session, `chunk starts at ${range.start}, the upload holds ${session.size} bytes`) }
   }
-  const body = await readBody(request)
-  if (body._tag !== "Bytes") return { error: bodyFailure(body) }
-  if (range !== undefined && range.end - range.start + 1 !== body.bytes.length) {
-    return {
-      error: rangeInvalid(session, `Content-Range ${header} does not match a body of ${body.bytes.length} bytes`)
-    }
+  const declared = parseContentLength(request.headers.get("content-length") ?? undefined)
+  const before = session.size
+  let size: number
+  try {
+    size = await context.storage.appendUpload(session, request.body)
+  } catch (cause) {
+    await context.storage.truncateUpload(session, before)
+    throw cause
   }
-  if (session.shortChunk && body.bytes.length > 0) {
-    return {
-      error: rangeInvalid(
+  const refuse = async (error: Response) => {
+    if (size > 0) await context.storage.truncateUpload(session, before)
+    return { error }
+  }
+  if (declared !== undefined && declared !== size) {
+    return refuse(Responses.fail(400, "SIZE_INVALID", { declared, received: size }))
+  }
+  if (range !== undefined && range.end - range.start + 1 !== size) {
+    return refuse(rangeInvalid(session, `Content-Range ${header} does not match a body of ${size} bytes`))
+  }
+  if (session.shortChunk && size > 0) {
+    return refuse(
+      rangeInvalid(
         session,
         `a chunk shorter than OCI-Chunk-Min-Length (${context.settings.chunkMinLength}) was not the last`
       )
-    }
+    )
   }
-  return { bytes: body.bytes }
-}
-
-const append = (context: ServerContext, session: UploadSession, bytes: Uint8Array): void => {
-  if (bytes.length === 0) return
-  session.parts.push(bytes)
-  session.size += bytes.length
-  const min = context.settings.chunkMinLength
-  session.shortChunk = min !== undefined && bytes.length < min
-  advance(session)
+  if (size > 0) {
+    session.size += size
+    const min = context.settings.chunkMinLength
+    session.shortChunk = min !== undefined && size < min
+    advance(session)
+    context.storage.saveUpload(session)
+  }
+  return { size }
 }
 
 /** `PATCH <location>`: appends a chunk (202 with the new `Location` and `Range`). */
@@ -211,9 +244,8 @@ export const patchUpload = async (
   const resolved = resolve(context, name, id, url, true)
   if ("error" in resolved) return resolved.error
   const { session } = resolved
-  const chunk = await readChunk(context, session, request)
+  const chunk = await receive(context, session, request, request.headers.get("content-range"))
   if ("error" in chunk) return chunk.error
-  append(context, session, chunk.bytes)
   return new Response(null, { status: 202, headers: sessionHeaders(session) })
 }
 
@@ -231,16 +263,16 @@ export const completeUpload = async (
   // as distribution: a missing or malformed digest keeps the session, so the client may retry
   const parameter = digestParameter(url)
   if ("error" in parameter) return parameter.error
-  const chunk = await readChunk(context, session, request)
+  const chunk = await receive(context, session, request, request.headers.get("content-range"))
   if ("error" in chunk) return chunk.error
-  append(context, session, chunk.bytes)
-  const bytes = concat(session.parts)
-  const actual = digestOf(context, bytes, Digest.algorithm(parameter.digest))
-  context.storage.uploads.delete(session.id)
-  if (actual !== parameter.digest) {
-    return Responses.fail(400, "DIGEST_INVALID", { expected: parameter.digest, actual, size: bytes.length })
+  const committed = await context.storage.commitUpload(session, parameter.digest, context.createHash)
+  if (committed._tag === "Mismatch") {
+    return Responses.fail(400, "DIGEST_INVALID", {
+      expected: parameter.digest,
+      actual: committed.actual,
+      size: committed.size
+    })
   }
-  context.storage.putBlob(name, parameter.digest, bytes)
   return new Response(null, { status: 201, headers: createdHeaders(name, parameter.digest) })
 }
 
@@ -256,6 +288,6 @@ export const uploadStatus = (context: ServerContext, name: string, id: string, u
 export const cancelUpload = (context: ServerContext, name: string, id: string, url: URL): Response => {
   const resolved = resolve(context, name, id, url, false)
   if ("error" in resolved) return resolved.error
-  context.storage.uploads.delete(resolved.session.id)
+  context.storage.deleteUpload(resolved.session.id)
   return new Response(null, { status: 204, headers: { "docker-upload-uuid": resolved.session.id } })
 }
