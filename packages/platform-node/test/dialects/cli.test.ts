@@ -249,13 +249,18 @@ for (const dialect of RegistryTest.dialects) {
             ""
           ].join("\n")
         )
+        // every tag team/app has by now (earlier tests of this dialect add some) is mirrored once
+        const tagCount = served.running.registry.tags("team/app").size
         const run = await ocireg(["--json", "sync", whole])
         if (catalogOf(dialect) === "listed") {
           assert.strictEqual(run.code, 0, run.stderr)
-          assert.deepStrictEqual((({ copied, repositories }) => [repositories, copied])(JSON.parse(run.stdout)), [1, 1])
+          assert.deepStrictEqual(
+            (({ copied, repositories }) => [repositories, copied])(JSON.parse(run.stdout)),
+            [1, tagCount]
+          )
           assert.strictEqual(served.running.registry.tags("mirror/team/app").get("v1"), digest)
           const again = await ocireg(["--json", "sync", whole])
-          assert.deepStrictEqual((({ copied, skipped }) => [copied, skipped])(JSON.parse(again.stdout)), [0, 1])
+          assert.deepStrictEqual((({ copied, skipped }) => [copied, skipped])(JSON.parse(again.stdout)), [0, tagCount])
         } else {
           assert.strictEqual(run.code, 1, run.stdout)
           const error = JSON.parse(run.stderr)
