@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as BlobSource from "./BlobSource.js"
 import type * as Digest from "./Digest.js"
 import * as Image from "./Image.js"
+import { toReference } from "./internal/referenceInput.js"
 import * as Manifest from "./Manifest.js"
 import * as MediaType from "./MediaType.js"
 import * as Reference from "./Reference.js"
@@ -70,9 +71,6 @@ export interface ArtifactSpec<E = never, R = never> {
   /** The manifest this artifact refers to (`subject`). */
   readonly subject?: Manifest.Descriptor | undefined
 }
-
-const toReference = (input: Registry.ReferenceInput) =>
-  typeof input === "string" ? Reference.parseEffect(input) : Effect.succeed(input)
 
 /**
  * The manifest bytes of an artifact.

@@ -13,14 +13,14 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as BlobSource from "./BlobSource.js"
 import type * as Digest from "./Digest.js"
+import { collectBytes } from "./internal/http.js"
+import { toReference } from "./internal/referenceInput.js"
+import { remoteBlob } from "./internal/remoteBlob.js"
 import * as Manifest from "./Manifest.js"
 import * as Reference from "./Reference.js"
 import * as Registry from "./Registry.js"
 import type { RegistryClient } from "./RegistryClient.js"
-import { InvalidManifest, InvalidReference, type RegistryError } from "./RegistryError.js"
-
-const toReference = (input: Registry.ReferenceInput): Effect.Effect<Reference.Reference, InvalidReference> =>
-  typeof input === "string" ? Reference.parseEffect(input) : Effect.succeed(input)
+import { InvalidManifest, type RegistryError } from "./RegistryError.js"
 
 const at = (ref: Reference.Reference, digest: string) =>
   Reference.make({ registry: ref.registry, repository: ref.repository, digest })
@@ -72,13 +72,7 @@ const noPlatform = (ref: Reference.Reference, platform: Manifest.PlatformSpec, i
 /** Read and decode an image manifest's config blob (small: it is read whole, under the manifest limit). */
 const readConfig = (ref: Reference.Reference, descriptor: Manifest.Descriptor) =>
   Effect.gen(function*() {
-    const chunks = yield* Stream.runCollect(Registry.getBlob(ref, descriptor))
-    const bytes = new Uint8Array(descriptor.size)
-    let offset = 0
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset)
-      offset += chunk.length
-    }
+    const bytes = yield* collectBytes(Registry.getBlob(ref, descriptor))
     const config = yield* Manifest.decodeImageConfig(bytes, descriptor.mediaType)
     return { bytes, config }
   })
@@ -421,23 +415,6 @@ interface CopyRun {
 const makeRun = (options: TransferOptions<unknown>) =>
   Effect.map(slotsOf(options), (slots): CopyRun => ({ slots, inflight: new Map() }))
 
-/** A blob of the source as a re-readable upload source (read again from the start, skipping what was sent). */
-const sourceBlob = (src: Reference.Reference, descriptor: Manifest.Descriptor) =>
-  BlobSource.make({
-    digest: descriptor.digest,
-    size: descriptor.size,
-    open: (offset) => {
-      const blob = Registry.getBlob(src, descriptor)
-      return offset === 0 ? blob : dropBytes(blob, offset)
-    }
-  })
-
-const dropBytes = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, count: number) =>
-  Stream.mapAccum(stream, count, (left, bytes) =>
-    left >= bytes.length
-      ? [left - bytes.length, bytes.subarray(bytes.length)] as const
-      : [0, bytes.subarray(left)] as const).pipe(Stream.filter((bytes) => bytes.length > 0))
-
 /** Run `transfer` once per key among concurrent callers; the others wait and see `exists`. */
 const once = <R>(
   run: CopyRun,
@@ -472,7 +449,7 @@ const copyBlob = <R>(
     run.slots.withPermits(1)(
       transferBlob(
         dst,
-        sourceBlob(src, descriptor),
+        remoteBlob(src, descriptor),
         options,
         src.registry === dst.registry ? src.repository : undefined
       )

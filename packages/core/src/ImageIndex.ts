@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Digest from "./Digest.js"
 import * as Image from "./Image.js"
+import { toReference } from "./internal/referenceInput.js"
 import * as Manifest from "./Manifest.js"
 import * as MediaType from "./MediaType.js"
 import * as Reference from "./Reference.js"
@@ -46,9 +47,6 @@ export interface IndexResult {
   readonly mediaType: string
   readonly manifests: ReadonlyArray<Manifest.Descriptor>
 }
-
-const toReference = (input: Registry.ReferenceInput) =>
-  typeof input === "string" ? Reference.parseEffect(input) : Effect.succeed(input)
 
 const at = (ref: Reference.Reference, digest: string) =>
   Reference.make({ registry: ref.registry, repository: ref.repository, digest })

@@ -12,7 +12,6 @@
  *
  * @since 0.1.0
  */
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
@@ -21,6 +20,9 @@ import * as Stream from "effect/Stream"
 import * as BlobSource from "./BlobSource.js"
 import * as Digest from "./Digest.js"
 import * as Image from "./Image.js"
+import { collectBytes } from "./internal/http.js"
+import { toReference } from "./internal/referenceInput.js"
+import { remoteBlob } from "./internal/remoteBlob.js"
 import * as Manifest from "./Manifest.js"
 import * as MediaType from "./MediaType.js"
 import * as Reference from "./Reference.js"
@@ -265,18 +267,6 @@ const parseJson = (bytes: Uint8Array, what: string) =>
 
 const maxConfigSize = 16 * 1024 * 1024
 
-/** A small blob (a config: its size was checked against the descriptor as it streamed) as one array. */
-const collect = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
-  Effect.map(Stream.runCollect(stream), (chunks) => {
-    const all = new Uint8Array(Chunk.reduce(chunks, 0, (n, c) => n + c.length))
-    let offset = 0
-    for (const c of chunks) {
-      all.set(c, offset)
-      offset += c.length
-    }
-    return all
-  })
-
 const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value))
 
 /** The object under `key`, created (at the end) when absent or `null`. */
@@ -287,9 +277,6 @@ const objectAt = (parent: Json, key: string): Json => {
   parent[key] = created
   return created
 }
-
-const toReference = (input: Registry.ReferenceInput) =>
-  typeof input === "string" ? Reference.parseEffect(input) : Effect.succeed(input)
 
 const at = (ref: Reference.Reference, digest: string) =>
   Reference.make({ registry: ref.registry, repository: ref.repository, digest })
@@ -312,13 +299,6 @@ const targetOf = (source: Reference.Reference, target: Registry.ReferenceInput |
     return yield* Reference.make({ registry: dst.registry, repository: dst.repository, tag })
   })
 
-/** A stream without its first `count` bytes (a restarted upload resumes at the registry's offset). */
-const dropBytes = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, count: number) =>
-  Stream.mapAccum(stream, count, (left, bytes) =>
-    left >= bytes.length
-      ? [left - bytes.length, bytes.subarray(bytes.length)] as const
-      : [0, bytes.subarray(left)] as const).pipe(Stream.filter((bytes) => bytes.length > 0))
-
 /** Make the blobs of `source`'s image available in `target`'s repository (mounted on one registry). */
 const carryBlobs = <R>(
   source: Reference.Reference,
@@ -333,14 +313,7 @@ const carryBlobs = <R>(
       (d) =>
         Image.transferBlob(
           target,
-          BlobSource.make({
-            digest: d.digest,
-            size: d.size,
-            open: (offset) =>
-              offset === 0
-                ? Registry.getBlob(source, d)
-                : dropBytes(Registry.getBlob(source, d), offset)
-          }),
+          remoteBlob(source, d),
           options,
           source.registry === target.registry ? source.repository : undefined
         ),
@@ -705,7 +678,7 @@ const mutateImage = <R>(
           detail: `config ${image.config.digest} is ${image.config.size} bytes, over the ${maxConfigSize} byte limit`
         })
       }
-      const bytes = yield* collect(Registry.getBlob(src, image.config))
+      const bytes = yield* collectBytes(Registry.getBlob(src, image.config))
       config = yield* parseJson(bytes, `config ${image.config.digest}`)
       yield* applyToConfig(config, changes)
       const configBytes = encode(config)

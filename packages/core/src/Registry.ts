@@ -22,6 +22,7 @@ import { normalizeContentType, parseContentLength, parseRateLimit } from "./inte
 import { headerRecord, retryBrokenBody } from "./internal/http.js"
 import { displayUrl, readLimited } from "./internal/http.js"
 import * as Paging from "./internal/paging.js"
+import { toReference } from "./internal/referenceInput.js"
 import * as ReferrersFallback from "./internal/referrersFallback.js"
 import * as Upload from "./internal/upload.js"
 import * as Manifest from "./Manifest.js"
@@ -44,9 +45,6 @@ import {
  * @category models
  */
 export type ReferenceInput = Reference.Reference | string
-
-const toReference = (input: ReferenceInput): Effect.Effect<Reference.Reference, RegistryError> =>
-  typeof input === "string" ? Reference.parseEffect(input) : Effect.succeed(input)
 
 const pull = (ref: Reference.Reference) => [`repository:${ref.repository}:pull`]
 

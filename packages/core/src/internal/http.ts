@@ -208,8 +208,7 @@ export const readPrefix = (
       return [seen + bytes.length, keep === bytes.length ? bytes : bytes.subarray(0, keep)] as const
     }),
     Stream.takeUntil((bytes) => bytes.length === 0),
-    Stream.runCollect,
-    Effect.map((chunks) => concatBytes(chunks, Chunk.reduce(chunks, 0, (n, b) => n + b.length))),
+    collectBytes,
     Effect.orElseSucceed(() => new Uint8Array(0))
   )
 
@@ -246,6 +245,13 @@ export const discard = (response: HttpClientResponse.HttpClientResponse): Effect
   response.request.method === "HEAD" || headerRecord(response)["content-length"] === "0"
     ? Effect.void
     : Effect.asVoid(readPrefix(response, smallBodyLimit, "1 second"))
+
+/** A small stream's bytes as one array (configs, error bodies: callers bound the size). */
+export const collectBytes = <E, R>(stream: Stream.Stream<Uint8Array, E, R>): Effect.Effect<Uint8Array, E, R> =>
+  Effect.map(
+    Stream.runCollect(stream),
+    (chunks) => concatBytes(chunks, Chunk.reduce(chunks, 0, (n, b) => n + b.length))
+  )
 
 export const concatBytes = (chunks: Iterable<Uint8Array>, size: number): Uint8Array => {
   const out = new Uint8Array(size)
