@@ -13,7 +13,6 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as BlobSource from "./BlobSource.js"
 import type * as Digest from "./Digest.js"
-import { collectBytes } from "./internal/http.js"
 import { toReference } from "./internal/referenceInput.js"
 import { remoteBlob } from "./internal/remoteBlob.js"
 import * as Manifest from "./Manifest.js"
@@ -69,10 +68,10 @@ const noPlatform = (ref: Reference.Reference, platform: Manifest.PlatformSpec, i
     })`
   })
 
-/** Read and decode an image manifest's config blob (small: it is read whole, under the manifest limit). */
+/** Read and decode an image manifest's config blob (small: it is read whole, up to 16 MiB). */
 const readConfig = (ref: Reference.Reference, descriptor: Manifest.Descriptor) =>
   Effect.gen(function*() {
-    const bytes = yield* collectBytes(Registry.getBlob(ref, descriptor))
+    const bytes = yield* Registry.getBlobBytes(ref, descriptor)
     const config = yield* Manifest.decodeImageConfig(bytes, descriptor.mediaType)
     return { bytes, config }
   })

@@ -20,7 +20,6 @@ import * as Stream from "effect/Stream"
 import * as BlobSource from "./BlobSource.js"
 import * as Digest from "./Digest.js"
 import * as Image from "./Image.js"
-import { collectBytes } from "./internal/http.js"
 import { toReference } from "./internal/referenceInput.js"
 import { remoteBlob } from "./internal/remoteBlob.js"
 import * as Manifest from "./Manifest.js"
@@ -678,7 +677,7 @@ const mutateImage = <R>(
           detail: `config ${image.config.digest} is ${image.config.size} bytes, over the ${maxConfigSize} byte limit`
         })
       }
-      const bytes = yield* collectBytes(Registry.getBlob(src, image.config))
+      const bytes = yield* Registry.getBlobBytes(src, image.config, { maxSize: maxConfigSize })
       config = yield* parseJson(bytes, `config ${image.config.digest}`)
       yield* applyToConfig(config, changes)
       const configBytes = encode(config)

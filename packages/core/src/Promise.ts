@@ -39,7 +39,6 @@ import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import * as BlobSource from "./BlobSource.js"
 import * as Digest from "./Digest.js"
 import * as Image from "./Image.js"
@@ -474,13 +473,6 @@ const mountOutcome = (
     : Effect.as(Effect.ignore(Registry.cancelUpload(result.session)), { mounted: false, digest })
 
 /** A body larger than its limit is an `InvalidResponse`, as everywhere in ocireg. */
-const tooLarge = (digest: string, maxSize: number, size: number) =>
-  new RegistryError.InvalidResponse({
-    method: "GET",
-    url: digest,
-    reason: `the blob is larger than maxSize (${size} > ${maxSize} bytes)`
-  })
-
 /**
  * Build the facade on a layer that provides `RegistryClient`: `NodeRegistry.layer`
  * (with a credential store), `BrowserRegistry.layer`, or a test layer. The runtime is built on
@@ -577,26 +569,8 @@ export const createClient = <E>(
 
     getBlob: (repository, blob, call = {}) => runner.openStream(Registry.getBlob(repository, blob), call.signal),
 
-    getBlobBytes: (repository, blob, call = {}) => {
-      const maxSize = call.maxSize
-      const digest = typeof blob === "string" ? blob : blob.digest
-      const declared = typeof blob === "string" ? undefined : blob.size
-      if (maxSize !== undefined && declared !== undefined && declared > maxSize) {
-        return Promise.reject(tooLarge(digest, maxSize, declared))
-      }
-      const body = Stream.suspend(() => {
-        let total = 0
-        const stream = Registry.getBlob(repository, blob)
-        return maxSize === undefined ? stream : Stream.mapEffect(stream, (bytes) => {
-          total += bytes.length
-          return total > maxSize ? Effect.fail(tooLarge(digest, maxSize, total)) : Effect.succeed(bytes)
-        })
-      })
-      return run(
-        Effect.map(Stream.runCollect(body), (chunks) => Internal.concatBytes(chunks)),
-        call
-      )
-    },
+    getBlobBytes: (repository, blob, call = {}) =>
+      run(Registry.getBlobBytes(repository, blob, { maxSize: call.maxSize ?? Number.MAX_SAFE_INTEGER }), call),
 
     headBlob: (repository, blob, call) =>
       run(Effect.map(Registry.headBlob(repository, blob), (r) => ({ digest: r.digest, size: r.size })), call),

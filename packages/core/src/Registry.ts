@@ -445,16 +445,68 @@ export const getBlob = (
   repository: ReferenceInput,
   blob: BlobInput
 ): Stream.Stream<Uint8Array, RegistryError, RegistryClient> =>
-  Stream.unwrap(Effect.gen(function*() {
+  // one stage (the scoped set-up, then a single pull loop): every extra stream stage costs CPU per blob
+  Stream.unwrapScoped(Effect.gen(function*() {
     const ref = yield* toReference(repository)
     const { digest, size } = yield* toBlob(blob)
-    return Download.blobStream(ref, digest, size)
+    return yield* Download.blobStream(ref, digest, size, yield* clientHasher)
   })).pipe(
-    Stream.provideServiceEffect(Digest.Hasher, clientHasher),
     Stream.withSpan("Registry.getBlob", {
       attributes: { ...spanAttributes(repository), "blob.digest": blobDigestOf(blob) }
     })
   )
+
+/**
+ * Options of `getBlobBytes`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface BlobBytesOptions {
+  /** The most bytes read whole; a larger blob fails with `InvalidResponse`. Default 16 MiB. */
+  readonly maxSize?: number | undefined
+}
+
+/**
+ * `GET /v2/<name>/blobs/<digest>`, read whole: a small blob's bytes (an image config, an
+ * artifact's payload), returned only once they match the digest (and the size, when given).
+ * Cheaper than collecting `getBlob`'s stream (one read, no stream stages: about half the CPU of a
+ * small streamed blob); a body that breaks is fetched again. Blobs over `maxSize` fail with
+ * `InvalidResponse` before their bytes are read: stream those with `getBlob`.
+ *
+ * @example
+ * ```ts
+ * import * as Registry from "@ocireg/core/Registry"
+ * import * as Effect from "effect/Effect"
+ *
+ * // an image's config, verified, as JSON
+ * export const config = (image: { readonly config: { readonly digest: string; readonly size: number } }) =>
+ *   Effect.map(
+ *     Registry.getBlobBytes("ghcr.io/owner/app", image.config),
+ *     (bytes) => JSON.parse(new TextDecoder().decode(bytes)) as unknown
+ *   )
+ * ```
+ *
+ * @since 0.2.0
+ * @category operations
+ */
+export const getBlobBytes = (
+  repository: ReferenceInput,
+  blob: BlobInput,
+  options: BlobBytesOptions = {}
+): Effect.Effect<Uint8Array, RegistryError, RegistryClient> =>
+  Effect.gen(function*() {
+    const ref = yield* toReference(repository)
+    const { digest, size } = yield* toBlob(blob)
+    return yield* Download.blobBytes(ref, digest, size, options.maxSize ?? defaultBlobBytesLimit)
+  }).pipe(
+    withHasher,
+    Effect.withSpan("Registry.getBlobBytes", {
+      attributes: { ...spanAttributes(repository), "blob.digest": blobDigestOf(blob) }
+    })
+  )
+
+const defaultBlobBytesLimit = 16 * 1024 * 1024
 
 /**
  * What `headBlob` reports.

@@ -763,11 +763,14 @@ export const make = (options: Options = {}) =>
         const idempotent = request.idempotent ??
           (request.method === "GET" || request.method === "HEAD" || request.method === "DELETE")
         return yield* idempotent && request.body?._tag !== "Stream"
-          ? Effect.retry(once, { schedule: yield* currentPolicy, while: isRetryable })
+          ? RetryOverride.retryAfterFailure(once, currentPolicy, isRetryable)
           : once
       }).pipe(
         Effect.withSpan("RegistryClient.execute", {
           kind: "client",
+          // a stack trace per request cost more than the request's other span work; the operation's
+          // own span (Registry.getManifest, …) carries the caller's
+          captureStackTrace: false,
           attributes: {
             "http.request.method": request.method,
             "registry.host": request.registry,

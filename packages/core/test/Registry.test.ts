@@ -222,6 +222,53 @@ describe("Registry.getBlob", () => {
   })
 })
 
+describe("Registry.getBlobBytes", () => {
+  const serveBlob = (bytes: Uint8Array<ArrayBuffer>, status = 200) => () =>
+    new Response(bytes, { status, headers: { "content-length": String(bytes.length) } })
+  const sized = { digest: digestOf(layerBytes), size: layerBytes.length }
+
+  it.effect("reads a sized blob whole in one GET, and an unsized one through the stream", () => {
+    const { layer, log } = fakeRegistry(serveBlob(layerBytes))
+    return Effect.gen(function*() {
+      assert.strictEqual(new TextDecoder().decode(yield* Registry.getBlobBytes(repo, sized)), "layer bytes")
+      assert.strictEqual(new TextDecoder().decode(yield* Registry.getBlobBytes(repo, sized.digest)), "layer bytes")
+      assert.deepStrictEqual(log.map((r) => `${r.method} ${r.url.pathname}`), [
+        `GET /v2/team/app/blobs/${sized.digest}`,
+        `GET /v2/team/app/blobs/${sized.digest}`
+      ])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("fails with DigestMismatch on altered bytes or a size other than the descriptor's", () =>
+    Effect.gen(function*() {
+      const altered = fakeRegistry(serveBlob(new TextEncoder().encode("layer bytez")))
+      const e1 = yield* Effect.flip(Registry.getBlobBytes(repo, sized).pipe(Effect.provide(altered.layer)))
+      assert.strictEqual(e1._tag === "DigestMismatch" && e1.actual?.startsWith("sha256:"), true)
+      const longer = fakeRegistry(serveBlob(new TextEncoder().encode("layer bytes and more")))
+      const e2 = yield* Effect.flip(Registry.getBlobBytes(repo, sized).pipe(Effect.provide(longer.layer)))
+      assert.strictEqual(e2._tag === "DigestMismatch" && e2.actualSize, 20)
+    }))
+
+  it.effect("refuses a blob over maxSize: by its descriptor before any request, by its bytes otherwise", () => {
+    const { layer, log } = fakeRegistry(serveBlob(layerBytes))
+    return Effect.gen(function*() {
+      const declared = yield* Effect.flip(Registry.getBlobBytes(repo, sized, { maxSize: 4 }))
+      assert.strictEqual(declared._tag, "InvalidResponse")
+      assert.strictEqual(log.length, 0)
+      const counted = yield* Effect.flip(Registry.getBlobBytes(repo, sized.digest, { maxSize: 4 }))
+      assert.strictEqual(counted._tag === "InvalidResponse" && counted.reason.includes("4 byte limit"), true)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("answers a missing blob with NotFound", () => {
+    const { layer } = fakeRegistry(serveBlob(new TextEncoder().encode("{}"), 404))
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(Registry.getBlobBytes(repo, sized))
+      assert.strictEqual(error._tag, "NotFound")
+    }).pipe(Effect.provide(layer))
+  })
+})
+
 describe("Registry.getReferrers", () => {
   const subject = `${repo}@${imageDigest}`
   const descriptor = (artifactType: string, n: number) => ({

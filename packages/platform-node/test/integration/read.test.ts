@@ -132,6 +132,11 @@ describeIntegration("read path against docker-registry", ["docker-registry", "sk
           for (const layer of single.manifests[0]!.layers) {
             const bytes = yield* collectBytes(Registry.getBlob(repo, layer.descriptor))
             assert.isTrue(bytes.equals(Buffer.from(layer.bytes)))
+            // read whole in one GET (sized) and through the stream (digest only)
+            const whole = yield* Registry.getBlobBytes(repo, layer.descriptor)
+            assert.isTrue(Buffer.from(whole).equals(Buffer.from(layer.bytes)))
+            const unsized = yield* Registry.getBlobBytes(repo, layer.descriptor.digest)
+            assert.isTrue(Buffer.from(unsized).equals(Buffer.from(layer.bytes)))
             const head = yield* Registry.headBlob(repo, layer.descriptor.digest)
             assert.strictEqual(head.size, layer.descriptor.size)
           }
@@ -236,6 +241,8 @@ describeIntegration("read path against docker-registry", ["docker-registry", "sk
         )
         assert.strictEqual(error._tag, "DigestMismatch")
         assert.strictEqual(error._tag === "DigestMismatch" && error.expected, layer.descriptor.digest)
+        const whole = yield* Effect.flip(Registry.getBlobBytes(`${mode.registry.host}/team/corrupt`, layer.descriptor))
+        assert.strictEqual(whole._tag === "DigestMismatch" && whole.expected, layer.descriptor.digest)
       }).pipe(Effect.provide(clientLayer(mode)))
     })
   })
