@@ -208,7 +208,9 @@ export const blobStream = (
         : transportError("GET", url)(error)
 
     /** Count, skip and hash one piece of the body. */
-    const take = (chunk: Chunk.Chunk<Uint8Array>): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<RegistryError>> => {
+    const take = (
+      chunk: Chunk.Chunk<Uint8Array>
+    ): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<RegistryError>> => {
       last = Date.now()
       let out = chunk
       if (skip > 0) {
@@ -280,7 +282,9 @@ export const blobBytes = (
       let total = 0
       return yield* Effect.scoped(Effect.flatMap(blobStream(ref, digest, size, hasher), (stream) =>
         collectBytes(Stream.mapChunksEffect(stream, (chunk) => {
-          for (const bytes of chunk) total += bytes.length
+          for (const bytes of chunk) {
+            total += bytes.length
+          }
           return total > limit ? Effect.fail(tooLarge(total)) : Effect.succeed(chunk)
         }))))
     }
@@ -295,7 +299,8 @@ export const blobBytes = (
         repository: ref.repository,
         reference: digest
       }),
-      (response) => readLimited(response, limit, "blob", "GET", url, client.options.idleTimeout)
+      (response) =>
+        readLimited(response, limit, "blob", "GET", url, client.options.idleTimeout)
     ))
     const state = hasher.create(Digest.algorithm(digest))
     state.update(bytes)
