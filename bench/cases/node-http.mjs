@@ -142,6 +142,12 @@ const push = async (file, digest, chunk, authorization) => {
 }
 
 const started = process.hrtime.bigint()
+const cpuStarted = process.cpuUsage()
+/** CPU seconds (user + system) of the operation itself: no Node start-up, no module loading. */
+const opCpu = () => {
+  const used = process.cpuUsage(cpuStarted)
+  return (used.user + used.system) / 1e6
+}
 const work = op === "pull"
   ? pull(rest[0], rest[1], rest[2])
   : op === "pull-undici"
@@ -152,7 +158,9 @@ const work = op === "pull"
 work.then(
   (result) => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
-    process.stdout.write(JSON.stringify({ seconds, ...result, maxRssKB: process.resourceUsage().maxRSS }) + "\n")
+    process.stdout.write(
+      JSON.stringify({ seconds, opCpuSeconds: opCpu(), ...result, maxRssKB: process.resourceUsage().maxRSS }) + "\n"
+    )
     agent.destroy()
   },
   (error) => {

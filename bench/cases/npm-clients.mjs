@@ -61,10 +61,18 @@ const snyk = async () => {
 }
 
 const started = process.hrtime.bigint()
+const cpuStarted = process.cpuUsage()
+/** CPU seconds (user + system) of the operation itself: no Node start-up, no module loading. */
+const opCpu = () => {
+  const used = process.cpuUsage(cpuStarted)
+  return (used.user + used.system) / 1e6
+}
 ;(which === "drc" ? drc() : snyk()).then(
   (result) => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
-    process.stdout.write(JSON.stringify({ seconds, ...result, maxRssKB: process.resourceUsage().maxRSS }) + "\n")
+    process.stdout.write(
+      JSON.stringify({ seconds, opCpuSeconds: opCpu(), ...result, maxRssKB: process.resourceUsage().maxRSS }) + "\n"
+    )
     process.exit(0)
   },
   (error) => {

@@ -3,7 +3,8 @@
 //
 //   node bench/cases/requests.mjs <client> <host/repo> <tag> <manifest digest> <blob digest> <blob size> <n>
 //
-// Clients: `ocireg` (NodeRegistry.layer: headManifest, getManifest, verified getBlob),
+// Clients: `ocireg` (NodeRegistry.layer: headManifest, getManifest, verified getBlobBytes, and getBlob
+// drained as a stream),
 // `ocireg-platform` (the same on @effect/platform-node's undici client), and the bare transports
 // `node-http` (keep-alive http.Agent) and `undici` (undici.Pool, `request` API), which send the
 // same requests (HEAD and GET of the manifest, GET of the blob with sha256) without a library.
@@ -109,7 +110,9 @@ const ocireg = (http) => {
     return {
       head: yield* Effect.promise(() => loop(run(Registry.headManifest(ref)))),
       get: yield* Effect.promise(() => loop(run(Registry.getManifest(ref)))),
-      blob: yield* Effect.promise(() => loop(run(Stream.runDrain(Registry.getBlob(repo, blob)))))
+      // a small blob read whole (what a caller reading a config does), and the same as a stream
+      blob: yield* Effect.promise(() => loop(run(Registry.getBlobBytes(repo, blob)))),
+      blobStream: yield* Effect.promise(() => loop(run(Stream.runDrain(Registry.getBlob(repo, blob)))))
     }
   })
   return Effect.runPromise(
