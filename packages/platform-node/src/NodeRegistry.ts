@@ -7,11 +7,11 @@
  *
  * @since 0.1.0
  */
-import * as PlatformNodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as CredentialStore from "@ocireg/core/CredentialStore"
 import type { Hasher } from "@ocireg/core/Digest"
 import * as RegistryClient from "@ocireg/core/RegistryClient"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as DockerCredentialStore from "./DockerCredentialStore.js"
 import * as NodeHasher from "./NodeHasher.js"
@@ -59,7 +59,10 @@ export const layerWithoutHttp = (
  */
 export const httpLayer = (options: Options = {}): Layer.Layer<HttpClient.HttpClient> =>
   options.http === "platform"
-    ? PlatformNodeHttpClient.layerUndici
+    ? // imported when asked for: loading undici cost every program ~150 ms that does not use it
+      Layer.unwrapEffect(
+        Effect.map(Effect.promise(() => import("@effect/platform-node/NodeHttpClient")), (m) => m.layerUndici)
+      )
     : NodeHttpClient.layer({
       ...options.httpOptions,
       insecureHosts: [...(options.httpOptions?.insecureHosts ?? []), ...(options.insecure ?? [])]

@@ -29,7 +29,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as FsPromises from "node:fs/promises"
-import * as Yaml from "yaml"
 import { clientLayer, parsePathPrefixes, root } from "./global.js"
 import { bytes, result, UsageError } from "./output.js"
 import * as SyncProgress from "./syncProgress.js"
@@ -58,6 +57,8 @@ export const readSyncFile = (file: string) =>
       try: () => FsPromises.readFile(file, "utf8"),
       catch: () => new UsageError({ message: `cannot read ${file}` })
     })
+    // loaded here, not with the CLI: only `sync --file` reads YAML
+    const Yaml = yield* Effect.promise(() => import("yaml"))
     const parsed = yield* Effect.try({
       try: () => Yaml.parse(text) as unknown,
       catch: (e) => new UsageError({ message: `${file}: ${e instanceof Error ? e.message : "not YAML"}` })
