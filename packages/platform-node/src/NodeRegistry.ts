@@ -59,10 +59,10 @@ export const layerWithoutHttp = (
  */
 export const httpLayer = (options: Options = {}): Layer.Layer<HttpClient.HttpClient> =>
   options.http === "platform"
-    ? // imported when asked for: loading undici cost every program ~150 ms that does not use it
-      Layer.unwrapEffect(
-        Effect.map(Effect.promise(() => import("@effect/platform-node/NodeHttpClient")), (m) => m.layerUndici)
-      )
+    // imported when asked for: loading undici cost every program ~150 ms that does not use it
+    ? Layer.unwrapEffect(
+      Effect.map(Effect.promise(() => import("@effect/platform-node/NodeHttpClient")), (m) => m.layerUndici)
+    )
     : NodeHttpClient.layer({
       ...options.httpOptions,
       insecureHosts: [...(options.httpOptions?.insecureHosts ?? []), ...(options.insecure ?? [])]
