@@ -6,7 +6,7 @@
  * @since 0.2.0
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import type * as PlatformError from "@effect/platform/Error"
+import * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Digest from "@ocireg/core/Digest"
 import * as Image from "@ocireg/core/Image"
@@ -17,7 +17,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
+import * as FsPromises from "node:fs/promises"
 import * as Path from "node:path"
+import { queuedWriter } from "./internal/queuedWriter.js"
 import * as NodeHasher from "./NodeHasher.js"
 
 /**
@@ -43,6 +45,17 @@ export interface DownloadResult {
   readonly path: string
   readonly digest: string
   readonly size: number
+}
+
+/** Node's error codes as `PlatformError` reasons (as `FileSystem` reports them). */
+const errnoReasons: Record<string, PlatformError.SystemErrorReason> = {
+  ENOENT: "NotFound",
+  EEXIST: "AlreadyExists",
+  EACCES: "PermissionDenied",
+  EPERM: "PermissionDenied",
+  EBUSY: "Busy",
+  EISDIR: "BadResource",
+  ENOTDIR: "NotFound"
 }
 
 /**
@@ -84,13 +97,33 @@ export const downloadBlob = <R = never>(
     const bytes = Registry.getBlob(reference, { digest, size: descriptor.size }).pipe(
       Image.reportDownload({ digest, size: descriptor.size }, options.onEvent)
     )
-    yield* Effect.acquireUseRelease(
-      Effect.succeed(temporary),
-      (file) =>
-        Stream.run(bytes, fs.sink(file, { flag: "wx", mode: options.mode ?? 0o644 })).pipe(
-          Effect.zipRight(fs.rename(file, target))
+    const systemError = (method: string) => (cause: unknown) =>
+      new PlatformError.SystemError({
+        reason: errnoReasons[(cause as { code?: string }).code ?? ""] ?? "Unknown",
+        module: "FileSystem",
+        method,
+        pathOrDescriptor: temporary,
+        description: cause instanceof Error ? cause.message : String(cause),
+        cause
+      })
+    // written through a queue of up to 4 MiB (writes overlap the download and go out as writev):
+    // FileSystem.sink waited for each write, and a 1 GiB download cost 12.8 s of CPU instead of ~3
+    const written = Effect.acquireUseRelease(
+      Effect.tryPromise({
+        try: () => FsPromises.open(temporary, "wx", options.mode ?? 0o644),
+        catch: systemError("open")
+      }),
+      (handle) =>
+        Effect.acquireUseRelease(
+          Effect.sync(() => queuedWriter(handle, systemError("write"))),
+          (writer) => Stream.runForEachChunk(bytes, writer.write).pipe(Effect.zipRight(writer.end)),
+          (writer) => writer.release
         ),
-      (file, exit) => Exit.isSuccess(exit) ? Effect.void : Effect.ignore(fs.remove(file))
+      (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+    )
+    yield* written.pipe(
+      Effect.zipRight(fs.rename(temporary, target)),
+      Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Effect.ignore(fs.remove(temporary)))
     )
     return { path: target, digest: descriptor.digest, size: descriptor.size }
   }).pipe(

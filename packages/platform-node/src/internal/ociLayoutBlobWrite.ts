@@ -17,53 +17,7 @@ import * as Fs from "node:fs/promises"
 import { FsError, fsError, mkdirp, removeQuietly, syncDir } from "./ociLayoutFs.js"
 import type { BlobLocation } from "./ociLayoutPaths.js"
 import { temporaryFile } from "./ociLayoutPaths.js"
-
-/** Bytes that may wait in the write queue before the stream is asked to slow down. */
-const queueBytes = 4 * 1024 * 1024
-
-/**
- * Writes queued on a file handle: a chunk waits only when 4 MiB are already queued, so writes
- * overlap with the download and queued ones go out together (`writev`). Waiting for each write
- * instead let the response body pile up meanwhile, and the platform copies a piled-up body into
- * one new buffer per read: a 1 GiB pull spent 2 s in garbage collection.
- */
-const queuedWriter = (handle: Fs.FileHandle, path: string) => {
-  const stream = handle.createWriteStream({ highWaterMark: queueBytes, autoClose: false })
-  let failure: FsError | undefined
-  stream.on("error", (error) => (failure ??= fsError(path, "write")(error)))
-  /** Run `start`, then wait for `event` (listening first, so an event it causes at once is not missed). */
-  const waitFor = (event: "drain" | "finish", start: () => boolean) =>
-    Effect.async<void, FsError>((resume) => {
-      const done = () => {
-        stream.off("error", done)
-        stream.off(event, done)
-        resume(failure === undefined ? Effect.void : Effect.fail(failure))
-      }
-      stream.once("error", done)
-      stream.once(event, done)
-      if (!start()) done()
-    })
-  return {
-    /** Queue a chunk's bytes; wait only when the queue is full. */
-    write: (chunk: Iterable<Uint8Array>): Effect.Effect<void, FsError> =>
-      Effect.suspend(() =>
-        failure !== undefined ? Effect.fail(failure) : waitFor("drain", () => {
-          let room = true
-          for (const bytes of chunk) room = stream.write(bytes)
-          return !room
-        })
-      ),
-    /** Flush the queue. */
-    end: Effect.suspend(() =>
-      failure !== undefined ? Effect.fail(failure) : waitFor("finish", () => {
-        stream.end()
-        return true
-      })
-    ),
-    /** Destroy the stream, which closes the handle (`close()` never settles while a stream holds it). */
-    release: Effect.sync(() => void stream.destroy())
-  }
-}
+import { queuedWriter } from "./queuedWriter.js"
 
 /**
  * Stream `stream` into `location.file`, verified against `location.digest` and `size`; file
@@ -83,7 +37,7 @@ export const writeVerified = <E, R, F>(
       Effect.tryPromise({ try: () => Fs.open(temporary, "wx", 0o644), catch: fsError(temporary, "open") }),
       (handle) =>
         Effect.acquireUseRelease(
-          Effect.sync(() => queuedWriter(handle, temporary)),
+          Effect.sync(() => queuedWriter(handle, fsError(temporary, "write"))),
           (writer) =>
             stream.pipe(
               Digest.verify({ digest: location.digest, size, subject: "blob" }),
