@@ -631,6 +631,16 @@ export const writeBlob = <E, R>(
   size: number,
   stream: Stream.Stream<Uint8Array, E, R>
 ): Effect.Effect<WriteBlobResult, OciLayoutError | DigestMismatch | E, R | Digest.Hasher> =>
+  writeBlobFrom(layout, digest, size, stream, false)
+
+/** `writeBlob`, told whether the stream verifies its own bytes (then they are not hashed again). */
+const writeBlobFrom = <E, R>(
+  layout: OciLayout,
+  digest: string,
+  size: number,
+  stream: Stream.Stream<Uint8Array, E, R>,
+  sourceVerified: boolean
+): Effect.Effect<WriteBlobResult, OciLayoutError | DigestMismatch | E, R | Digest.Hasher> =>
   Effect.gen(function*() {
     const location = yield* locate(layout, digest)
     if (!Number.isSafeInteger(size) || size < 0) {
@@ -640,7 +650,7 @@ export const writeBlob = <E, R>(
     if (Option.isSome(existing) && existing.value === size) {
       return { digest: location.digest, size, written: false }
     }
-    yield* writeVerified(location, size, stream, (e) => fromFs(e))
+    yield* writeVerified(location, size, stream, (e) => fromFs(e), sourceVerified)
     return { digest: location.digest, size, written: true }
   }).pipe(Effect.withSpan("OciLayout.writeBlob", { attributes: { "blob.digest": digest, "blob.size": size } }))
 
@@ -717,8 +727,8 @@ export interface PullResult {
 
 /**
  * Pull an image or index from a registry into an OCI layout directory (created if missing):
- * every blob streamed from the registry into `writeBlob` (verified twice: by the registry
- * stream and while written), concurrently, skipping blobs the layout has; then the manifests,
+ * every blob streamed from the registry into a temporary file (verified once, by the registry
+ * stream, before the file is renamed to its digest), concurrently, skipping blobs the layout has; then the manifests,
  * children before parents, as their exact bytes; then the `index.json` entry, named by the tag
  * (other entries are kept). The result reads back with `skopeo copy oci:<dir>:<tag>` with the
  * same digests.
@@ -768,11 +778,12 @@ export const pullToLayout = (
     let existed = 0
     let bytes = 0
     yield* Effect.forEach(graph.blobs, (blob) =>
-      writeBlob(
+      writeBlobFrom(
         layout,
         blob.digest,
         blob.size,
-        Registry.getBlob(ref, blob).pipe(Image.reportDownload(blob, options.onEvent))
+        Registry.getBlob(ref, blob).pipe(Image.reportDownload(blob, options.onEvent)),
+        true
       ).pipe(
         Effect.tap((result) =>
           Effect.sync(() => {

@@ -177,6 +177,23 @@ describeIntegration("OciLayout against docker-registry and skopeo", ["docker-reg
       assert.strictEqual(untagged.reference.tag, "v3", "the layout's tag when the target names none")
     }).pipe(Effect.provide(layer())))
 
+  it.effect("refuses a blob the registry serves corrupted: DigestMismatch, nothing under its digest", () =>
+    Effect.gen(function*() {
+      const seeded = yield* Effect.promise(() =>
+        seedImage(registry, "team/served-corrupt", "v1", { layers: 1, layerSize: 5000 })
+      )
+      const corrupted = seeded.manifests[0]!.layers[0]!.descriptor
+      yield* Effect.promise(() => registry.corruptBlob(corrupted.digest))
+      const dir = fresh("served-corrupt")
+      const error = yield* Effect.flip(OciLayout.pullToLayout(`${registry.host}/team/served-corrupt:v1`, dir))
+      // verified once, by the registry stream: the file is never renamed to the digest
+      assert.strictEqual(error._tag, "DigestMismatch", error.message)
+      assert.strictEqual((error as DigestMismatch).expected, corrupted.digest)
+      const files = yield* blobFiles(dir)
+      assert.notInclude(files, corrupted.digest.slice("sha256:".length))
+      assert.deepStrictEqual(files.filter((f) => f.startsWith(".")), [])
+    }).pipe(Effect.provide(layer())))
+
   it.effect("refuses to push a blob corrupted in the layout: typed error, nothing stored under its digest", () =>
     Effect.gen(function*() {
       const dir = fresh("corrupt")
