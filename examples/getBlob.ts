@@ -2,6 +2,7 @@
  * `GET /v2/<name>/blobs/<digest>`: a blob's bytes as a `Stream` (`Registry.getBlob`). The bytes
  * are hashed as they pass and the stream fails with `DigestMismatch` if they do not match the
  * digest (or the size); nothing is buffered whole, and a download that breaks off is resumed.
+ * A small blob (here the image's config) is read whole with `Registry.getBlobBytes`, verified too.
  *
  * Run: npx tsx examples/getBlob.ts [reference]     e.g. alpine:3 (reads its first layer)
  * Without an argument it reads a layer of the demo image from an embedded registry.
@@ -30,6 +31,12 @@ export const main = (args: ReadonlyArray<string>) =>
         }))
       )
       yield* Console.log(`${layer.digest}: ${formatBytes(bytes)} in ${chunks} chunk(s), digest verified`)
+
+      // a small blob whole, in one GET: the config (its descriptor is in the image manifest), as JSON
+      const descriptor = image.image.manifest.manifest.config
+      const config = yield* Registry.getBlobBytes(target.reference, descriptor)
+      const { architecture } = JSON.parse(new TextDecoder().decode(config)) as { readonly architecture?: string }
+      yield* Console.log(`config ${descriptor.digest}: ${config.length} bytes, architecture ${architecture}`)
       if (layer.mediaType.endsWith(".tar")) {
         // an uncompressed layer: a tar archive, whose first header starts with a file name
         yield* Console.log(`  first file in the layer: ${new TextDecoder().decode(head).split("\0")[0]}`)
