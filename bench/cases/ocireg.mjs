@@ -6,7 +6,6 @@
 //   node bench/cases/ocireg.mjs push  <host/repo> <file> <digest> <size> <chunkSize|0>
 //   node bench/cases/ocireg.mjs copy  <src ref> <dst ref> [concurrency]
 //   node bench/cases/ocireg.mjs tags  <host/repo> <pageSize|default>
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as CredentialStore from "@ocireg/core/CredentialStore"
 import * as Image from "@ocireg/core/Image"
 import * as Registry from "@ocireg/core/Registry"
@@ -27,6 +26,11 @@ const [op, ...args] = process.argv.slice(2)
 // instead of NodeRegistry's own NodeHttpClient, and OCIREG_BENCH_HTTP=node for @effect/platform-node's
 // node:http client (measured: it buffers a streamed upload whole, ~900 MB RSS for a 1 GiB push).
 const extraOptions = process.env.OCIREG_BENCH_OPTIONS ? JSON.parse(process.env.OCIREG_BENCH_OPTIONS) : {}
+// @effect/platform-node's client (undici) is loaded only for the variants that use it: loading it
+// for every run added its modules to the measured process's CPU and RSS
+const NodeHttpClient = process.env.OCIREG_BENCH_HTTP === "node" || process.env.OCIREG_BENCH_HWM
+  ? await import("@effect/platform-node/NodeHttpClient")
+  : undefined
 
 const layer = (options = {}) => {
   const merged = { ...options, ...extraOptions }
