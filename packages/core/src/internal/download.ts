@@ -156,13 +156,14 @@ export const blobStream = (
         return yield* Effect.onError(opened, () => Scope.close(scope, Exit.void))
       })
 
+    /** Close the current request's scope (its body, its watchdog, its abort scope). */
     const closeCurrent = Effect.suspend(() => {
-      const open = current
+      const body = current
       current = undefined
-      return open === undefined ? Effect.void : Scope.close(open.scope, Exit.void)
+      return body === undefined ? Effect.void : Scope.close(body.scope, Exit.void)
     })
 
-    /** The body ended or broke: resume from `received`, or end with the digest check. */
+    /** The end of the blob: the digest (and size) check, as the stream's end or its failure. */
     const finish = Effect.suspend(() => {
       finished = true
       const actual = `${Digest.algorithm(digest)}:${state.hex()}`
@@ -178,6 +179,7 @@ export const blobStream = (
           return pull
         })
       )
+    /** A request or body failed: resume a transport failure from `received`, fail on anything else. */
     const failed = (error: RegistryError) =>
       Effect.zipRight(
         closeCurrent,
@@ -189,6 +191,7 @@ export const blobStream = (
           ? resume(error.message)
           : Effect.fail(Option.some(error))
       )
+    /** A body ended: resume when it ended short, else finish. */
     const ended = Effect.zipRight(
       closeCurrent,
       Effect.suspend(() =>
