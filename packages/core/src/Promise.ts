@@ -472,7 +472,6 @@ const mountOutcome = (
     ? Effect.succeed({ mounted: true, digest: result.digest })
     : Effect.as(Effect.ignore(Registry.cancelUpload(result.session)), { mounted: false, digest })
 
-/** A body larger than its limit is an `InvalidResponse`, as everywhere in ocireg. */
 /**
  * Build the facade on a layer that provides `RegistryClient`: `NodeRegistry.layer`
  * (with a credential store), `BrowserRegistry.layer`, or a test layer. The runtime is built on

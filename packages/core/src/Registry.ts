@@ -498,9 +498,9 @@ export const getBlobBytes = (
   Effect.gen(function*() {
     const ref = yield* toReference(repository)
     const { digest, size } = yield* toBlob(blob)
-    return yield* Download.blobBytes(ref, digest, size, options.maxSize ?? defaultBlobBytesLimit)
+    const limit = options.maxSize ?? defaultBlobBytesLimit
+    return yield* Download.blobBytes(ref, digest, size, limit, yield* clientHasher)
   }).pipe(
-    withHasher,
     Effect.withSpan("Registry.getBlobBytes", {
       attributes: { ...spanAttributes(repository), "blob.digest": blobDigestOf(blob) }
     })

@@ -267,11 +267,11 @@ export const blobBytes = (
   ref: Reference.Reference,
   digest: Digest.Digest,
   size: number | undefined,
-  limit: number
-): Effect.Effect<Uint8Array, RegistryError, RegistryClient | Digest.Hasher> =>
+  limit: number,
+  hasher: Digest.Hasher["Type"]
+): Effect.Effect<Uint8Array, RegistryError, RegistryClient> =>
   Effect.gen(function*() {
     const client = yield* RegistryClient
-    const hasher = yield* Digest.Hasher
     const path = `/v2/${ref.repository}/blobs/${digest}`
     const url = endpointUrl(client.baseUrl(ref.registry), path).href
     const tooLarge = (bytes: number) =>
