@@ -13,6 +13,7 @@
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
+import { cpuClock } from "../lib/stats.mjs"
 
 const [op, url, ...rest] = process.argv.slice(2)
 const agent = new http.Agent({ keepAlive: true })
@@ -142,12 +143,7 @@ const push = async (file, digest, chunk, authorization) => {
 }
 
 const started = process.hrtime.bigint()
-const cpuStarted = process.cpuUsage()
-/** CPU seconds (user + system) of the operation itself: no Node start-up, no module loading. */
-const opCpu = () => {
-  const used = process.cpuUsage(cpuStarted)
-  return (used.user + used.system) / 1e6
-}
+const opCpu = cpuClock()
 const work = op === "pull"
   ? pull(rest[0], rest[1], rest[2])
   : op === "pull-undici"

@@ -10,6 +10,7 @@ import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
+import { cpuClock } from "../lib/stats.mjs"
 
 const [depsDir, which, repository, digest, out] = process.argv.slice(2)
 const require = createRequire(path.join(path.resolve(depsDir), "package.json"))
@@ -61,12 +62,7 @@ const snyk = async () => {
 }
 
 const started = process.hrtime.bigint()
-const cpuStarted = process.cpuUsage()
-/** CPU seconds (user + system) of the operation itself: no Node start-up, no module loading. */
-const opCpu = () => {
-  const used = process.cpuUsage(cpuStarted)
-  return (used.user + used.system) / 1e6
-}
+const opCpu = cpuClock()
 ;(which === "drc" ? drc() : snyk()).then(
   (result) => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9

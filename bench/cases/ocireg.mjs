@@ -17,6 +17,7 @@ import * as NodeRegistry from "@ocireg/platform-node/NodeRegistry"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import { cpuClock } from "../lib/stats.mjs"
 
 const [op, ...args] = process.argv.slice(2)
 
@@ -94,12 +95,7 @@ const tuned = hwm > 0
   ? Effect.provideService(effect, NodeHttpClient.UndiciRequestOptions, { highWaterMark: hwm })
   : effect
 const started = process.hrtime.bigint()
-const cpuStarted = process.cpuUsage()
-/** CPU seconds (user + system) of the operation itself: no Node start-up, no module loading. */
-const opCpu = () => {
-  const used = process.cpuUsage(cpuStarted)
-  return (used.user + used.system) / 1e6
-}
+const opCpu = cpuClock()
 Effect.runPromise(withStats(tuned).pipe(Effect.provide(layer(options)))).then(
   ({ result, stats }) => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9

@@ -18,3 +18,15 @@ export const markdownTable = (header, rows) => {
   const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(" | ")} |`
   return [line(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line)].join("\n")
 }
+
+/**
+ * Start counting this process's CPU (user + system); the returned function gives the seconds
+ * since: an operation's own CPU, without Node's start-up and module loading.
+ */
+export const cpuClock = () => {
+  const started = process.cpuUsage()
+  return () => {
+    const used = process.cpuUsage(started)
+    return (used.user + used.system) / 1e6
+  }
+}
