@@ -347,6 +347,10 @@ const sendChunkResuming = (
     const chunkEnd = chunk.start + chunk.length
     let current = session
     let resumes = 0
+    // the transport failure a resume started from: distribution 2.x invalidates a session after a
+    // broken PATCH, sometimes only after it answered the status GET, so the resumed PATCH then
+    // finds no session. That 404 is a consequence; the caller is told the cause.
+    let resumedAfter: RegistryError | undefined
     while (current.offset < chunkEnd) {
       const remaining = chunkEnd - current.offset
       const length = Math.min(remaining, Math.max(limit.max, current.minChunkLength ?? 0))
@@ -356,6 +360,7 @@ const sendChunkResuming = (
         continue
       }
       const error = sent.left
+      if (resumedAfter !== undefined && isLostSession(error)) return yield* Effect.fail(resumedAfter)
       const smaller = Math.max(chunkFloor, current.minChunkLength ?? 0, Math.floor(length / 2))
       if (isBodyTooLarge(error) && smaller < length) {
         limit.max = smaller
@@ -374,6 +379,7 @@ const sendChunkResuming = (
         const now = yield* status(current).pipe(Effect.catchAll(() => Effect.fail(error)))
         if (now.offset < chunk.start || now.offset > chunkEnd) return yield* Effect.fail(error)
         yield* Effect.logDebug(`upload resumed at offset ${now.offset} after: ${error.message}`)
+        resumedAfter = error
         current = now
         continue
       }
