@@ -22,7 +22,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
-import { dual } from "effect/Function"
+import { dual, identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -52,6 +52,7 @@ import {
   errorBodyIdle,
   errorFromBody,
   headerRecord,
+  liveClock,
   readPrefix,
   responseError,
   smallBodyLimit,
@@ -266,6 +267,40 @@ export const isTimeout = (error: unknown): boolean =>
   (isRegistryError(error) && error._tag === "TransportError" && error.reason === "Timeout")
 
 /**
+ * The key under which an `HttpClient` offers to enforce a response timeout itself (ocireg's
+ * `NodeHttpClient` does): its value makes the same client, with every request failing once its
+ * response headers have not arrived within the given milliseconds, as a `RequestError` whose
+ * cause has `code: "ETIMEDOUT"`. `RegistryClient` applies `requestTimeout` through it when the
+ * client it is given has it, instead of running a timer fiber beside every request (measured
+ * 0.1 to 0.25 ms of CPU per request).
+ *
+ * @since 0.2.0
+ * @category http clients
+ */
+export const ResponseTimeoutTypeId: unique symbol = Symbol.for("@ocireg/core/RegistryClient/ResponseTimeout")
+
+/**
+ * An `HttpClient` that can enforce a response timeout itself (see `ResponseTimeoutTypeId`).
+ *
+ * @since 0.2.0
+ * @category http clients
+ */
+export interface WithResponseTimeout {
+  readonly [ResponseTimeoutTypeId]: (millis: number) => HttpClient.HttpClient
+}
+
+/**
+ * Whether an `HttpClient` can enforce a response timeout itself.
+ *
+ * @since 0.2.0
+ * @category http clients
+ */
+export const hasResponseTimeout = (
+  client: HttpClient.HttpClient
+): client is HttpClient.HttpClient & WithResponseTimeout =>
+  typeof (client as Partial<WithResponseTimeout>)[ResponseTimeoutTypeId] === "function"
+
+/**
  * Jittered exponential backoff from 200 ms, doubling, at most 3 retries. Its input is `unknown`,
  * so it also serves `Effect.retry` on effects that fail with more than `RegistryError`.
  *
@@ -419,10 +454,15 @@ export const make = (options: Options = {}) =>
   Effect.gen(function*() {
     const resolved = resolveOptions(options)
     const base = yield* HttpClient.HttpClient
+    // A client that enforces the response timeout itself saves a timer fiber per request; not under
+    // a test clock (tests that move time need the timer), nor when transformClient may replace it.
+    const timeoutMillis = Duration.toMillis(resolved.requestTimeout)
+    const nativeTimeout = hasResponseTimeout(base) && options.transformClient === undefined &&
+      Number.isFinite(timeoutMillis) && timeoutMillis <= 2 ** 31 - 1 && (yield* Effect.clock) === liveClock
     // The platform's own HTTP spans record full URLs (signed blob URLs carry credentials in their
     // query) and response headers; ours record only what is safe, so theirs are turned off.
     const client = (options.transformClient ?? ((c) => c))(
-      HttpClient.withTracerDisabledWhen(base, () => true)
+      HttpClient.withTracerDisabledWhen(nativeTimeout ? base[ResponseTimeoutTypeId](timeoutMillis) : base, () => true)
     )
     const scopedClient = HttpClient.withScope(client)
     const store = yield* CredentialStore
@@ -525,7 +565,7 @@ export const make = (options: Options = {}) =>
               ? client.execute(toSend)
               : Scope.extend(scopedClient.execute(toSend), request.abortScope)).pipe(
                 Effect.mapError(transportError(toSend.method, url.href)),
-                timeoutFail({
+                nativeTimeout ? identity : timeoutFail({
                   duration: resolved.requestTimeout,
                   onTimeout: () =>
                     new TransportError({

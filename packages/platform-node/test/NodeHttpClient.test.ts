@@ -7,10 +7,16 @@ import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
+import * as CredentialStore from "@ocireg/core/CredentialStore"
+import * as Registry from "@ocireg/core/Registry"
+import * as RegistryClient from "@ocireg/core/RegistryClient"
 import * as NodeHttpClient from "@ocireg/platform-node/NodeHttpClient"
+import * as NodeRegistry from "@ocireg/platform-node/NodeRegistry"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
@@ -207,6 +213,74 @@ describe("NodeHttpClient", () => {
         }),
       { socketTimeout: 200 }
     ))
+
+  it.live("fails a request whose response headers do not come within responseTimeout, not one whose body is slow", () => {
+    let closed = 0
+    return withServer(
+      (req, res) => {
+        req.socket.on("close", () => closed++)
+        if (req.url === "/slow-body") {
+          res.writeHead(200, { "content-length": "2" })
+          res.write("a")
+          setTimeout(() => res.end("b"), 400)
+        }
+      },
+      (server) =>
+        Effect.gen(function*() {
+          const client = yield* HttpClient.HttpClient
+          const started = Date.now()
+          const error = yield* Effect.flip(client.execute(HttpClientRequest.get(`${server.url}/hang`)))
+          assert.isAtLeast(Date.now() - started, 190)
+          assert.isBelow(Date.now() - started, 2000)
+          assert.strictEqual(error._tag, "RequestError")
+          assert.strictEqual((error.cause as { code?: string }).code, "ETIMEDOUT")
+          assert.include(String((error.cause as Error).message), "no response within 200")
+          yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
+          assert.strictEqual(closed, 1, "the connection of the request that timed out is closed")
+          const response = yield* client.execute(HttpClientRequest.get(`${server.url}/slow-body`))
+          assert.strictEqual(yield* response.text, "ab", "the timer stops with the headers")
+        }),
+      { responseTimeout: 200 }
+    )
+  })
+
+  it.live("offers RegistryClient a copy of itself with a response timeout", () =>
+    withServer(
+      () => undefined,
+      (server) =>
+        Effect.gen(function*() {
+          const client = yield* HttpClient.HttpClient
+          assert.isTrue(RegistryClient.hasResponseTimeout(client))
+          if (!RegistryClient.hasResponseTimeout(client)) return
+          const timed = client[RegistryClient.ResponseTimeoutTypeId](100)
+          const error = yield* Effect.flip(timed.execute(HttpClientRequest.get(`${server.url}/hang`)))
+          assert.strictEqual((error.cause as { code?: string }).code, "ETIMEDOUT")
+        })
+    ))
+
+  it.live("NodeRegistry applies requestTimeout through it: a typed, retried Timeout", () => {
+    let requests = 0
+    return Effect.acquireUseRelease(
+      Effect.promise(() => listen(http.createServer(() => void requests++), "http")),
+      (server) =>
+        Effect.gen(function*() {
+          const started = Date.now()
+          const error = yield* Effect.flip(Registry.headManifest(`${server.url.slice("http://".length)}/app:1`))
+          assert.strictEqual(error._tag === "TransportError" && error.reason, "Timeout")
+          assert.include(error.message, "no response within 300ms")
+          assert.include(error.message, "ETIMEDOUT", "enforced by the client itself, not by a timer fiber")
+          assert.strictEqual(requests, 2, "retried once, as retrySchedule says")
+          assert.isBelow(Date.now() - started, 3000)
+        }).pipe(
+          Effect.provide(
+            NodeRegistry.layer({ requestTimeout: "300 millis", retrySchedule: Schedule.recurs(1) }).pipe(
+              Layer.provide(CredentialStore.layerAnonymous)
+            )
+          )
+        ),
+      (server) => Effect.promise(() => server.close())
+    )
+  })
 
   it.live("sends stream and file bodies with their Content-Length, not chunked", () => {
     const seen: Array<{ length: string | undefined; chunked: boolean; size: number }> = []

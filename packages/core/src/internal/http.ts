@@ -30,7 +30,8 @@ import { errorCodes, parseErrorBody } from "./errorBody.js"
 import { parseContentLength, parseRateLimit, parseRetryAfter } from "./headers.js"
 import { currentRetrySchedule } from "./retryOverride.js"
 
-const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
+/** The clock of the live runtime (not a `TestClock`). */
+export const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
 /**
  * `Effect.timeoutFail`, cheaper on the live clock: one forked fiber and one timer instead of a
@@ -100,7 +101,12 @@ export const transportError = (method: string, url: string) => (error: HttpClien
   new TransportError({
     method,
     url: displayUrl(url),
-    reason: error._tag === "ResponseError" ? "BodyFailed" : "RequestFailed",
+    // ETIMEDOUT: the client's own response or socket timeout, or the system's connect timeout
+    reason: (error.cause as { code?: unknown } | undefined)?.code === "ETIMEDOUT"
+      ? "Timeout"
+      : error._tag === "ResponseError"
+      ? "BodyFailed"
+      : "RequestFailed",
     detail: causeMessage(error.cause) ?? error.reason
   })
 

@@ -18,7 +18,9 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
+import { ResponseTimeoutTypeId, type WithResponseTimeout } from "@ocireg/core/RegistryClient"
 import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
@@ -52,6 +54,11 @@ export interface Options {
   readonly insecureHosts?: ReadonlyArray<string> | undefined
   /** A socket with no traffic for this many milliseconds fails its request (0: never). Default 0. */
   readonly socketTimeout?: number | undefined
+  /**
+   * A request whose response headers have not arrived this many milliseconds after it started
+   * fails, its connection closed (0: never). Default 0; `RegistryClient` sets its `requestTimeout`.
+   */
+  readonly responseTimeout?: number | undefined
   /** Response pieces are handed over once this many bytes are there. Default 256 KiB. */
   readonly minChunk?: number | undefined
   /** Reading pauses while this many bytes wait for the consumer. Default 1 MiB. */
@@ -97,12 +104,26 @@ const defaultMax = 1024 * 1024
 const bareHost = (hostname: string) =>
   hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname
 
-/** Make the `HttpClient` on the given agents. */
-export const make = (agents: Agents, options: Options = {}): HttpClient.HttpClient => {
+/** An error with the code `node:net` gives its timeouts, which `RegistryClient` reports as `Timeout`. */
+const timeoutError = (message: string) => Object.assign(new Error(message), { code: "ETIMEDOUT" })
+
+/**
+ * Make the `HttpClient` on the given agents. It can also enforce a response timeout itself
+ * (`RegistryClient.ResponseTimeoutTypeId`): the same client with another `responseTimeout`.
+ */
+export const make = (agents: Agents, options: Options = {}): HttpClient.HttpClient & WithResponseTimeout =>
+  Object.assign(makeClient(agents, options), {
+    [ResponseTimeoutTypeId]: (millis: number) => make(agents, { ...options, responseTimeout: millis })
+  })
+
+const makeClient = (agents: Agents, options: Options): HttpClient.HttpClient => {
   const insecureHosts = new Set(options.insecureHosts ?? [])
   const min = Math.max(1, options.minChunk ?? defaultMin)
   const max = Math.max(min, options.maxChunk ?? defaultMax)
   const socketTimeout = options.socketTimeout ?? 0
+  const responseTimeout = options.responseTimeout ?? 0
+  // worded as RegistryClient words its own timeouts ("no response within 1m")
+  const noResponse = `no response within ${Duration.format(Duration.millis(responseTimeout))}`
   return HttpClient.make((request, url, signal) =>
     Effect.flatMap(
       bodySource(request),
@@ -127,23 +148,27 @@ export const make = (agents: Agents, options: Options = {}): HttpClient.HttpClie
             resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
             return
           }
+          const timer = responseTimeout > 0
+            ? setTimeout(() => req.destroy(timeoutError(noResponse)), responseTimeout)
+            : undefined
           req.on("error", (cause) => {
+            clearTimeout(timer)
             if (response !== undefined) response.reader.fail(cause)
             else resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
           })
           req.once("response", (message: Http.IncomingMessage) => {
+            clearTimeout(timer)
             response = new NodeResponse(request, req, message, new BodyReader(message, min, max))
             resume(Effect.succeed(response))
           })
           if (socketTimeout > 0) {
             req.setTimeout(socketTimeout, () => {
-              const error = new Error(`no traffic on the connection for ${socketTimeout} ms`)
-              ;(error as { code?: string }).code = "ETIMEDOUT"
-              req.destroy(error)
+              req.destroy(timeoutError(`no traffic on the connection for ${socketTimeout} ms`))
             })
           }
           send(req, source)
           return Effect.sync(() => {
+            clearTimeout(timer)
             if (response === undefined) req.destroy()
           })
         })
