@@ -1,4 +1,5 @@
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import { assert, describe, it } from "@effect/vitest"
 import * as CredentialStore from "@ocireg/core/CredentialStore"
 import * as Registry from "@ocireg/core/Registry"
@@ -442,5 +443,68 @@ describe("RegistryClient transport", () => {
       const signedOut = yield* Effect.flip(Registry.listAllTags(`${registry}/app`))
       assert.strictEqual(signedOut._tag, "AuthenticationError")
     }).pipe(Effect.provide(Layer.merge(layer, TestHasher)))
+  })
+})
+
+describe("a client that enforces the response timeout itself (ResponseTimeoutTypeId)", () => {
+  /** A client whose requests fail as a timed-out `node:http` request would; records the timeouts it was given. */
+  const timingClient = () => {
+    const given: Array<number> = []
+    const failing = (millis: number | undefined) =>
+      HttpClient.make((request) =>
+        Effect.fail(
+          new HttpClientError.RequestError({
+            request,
+            reason: "Transport",
+            cause: Object.assign(new Error(`no response within ${millis}ms`), { code: "ETIMEDOUT" })
+          })
+        )
+      )
+    const client = Object.assign(failing(undefined), {
+      [RegistryClient.ResponseTimeoutTypeId]: (millis: number) => {
+        given.push(millis)
+        return failing(millis)
+      }
+    })
+    return { client, given }
+  }
+  const layerWith = (client: HttpClient.HttpClient, options: RegistryClient.Options) =>
+    RegistryClient.layer({ retrySchedule: Schedule.recurs(0), ...options }).pipe(
+      Layer.provide(Layer.succeed(HttpClient.HttpClient, client)),
+      Layer.provide(CredentialStore.layerAnonymous)
+    )
+
+  it.live("is handed requestTimeout, and its ETIMEDOUT becomes a TransportError Timeout", () => {
+    const { client, given } = timingClient()
+    assert.isTrue(RegistryClient.hasResponseTimeout(client))
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(Registry.headManifest(`${registry}/app:1`))
+      assert.deepStrictEqual(given, [1500])
+      assert.strictEqual(error._tag === "TransportError" && error.reason, "Timeout")
+      assert.isTrue(RegistryClient.isTimeout(error))
+      assert.include(error.message, "no response within 1500ms")
+    }).pipe(Effect.provide(layerWith(client, { requestTimeout: "1500 millis" })))
+  })
+
+  it.live("is not used when transformClient may replace the client, nor for a timeout of 0", () => {
+    const first = timingClient()
+    const second = timingClient()
+    return Effect.gen(function*() {
+      yield* Effect.flip(Registry.headManifest(`${registry}/app:1`)).pipe(
+        Effect.provide(layerWith(first.client, { transformClient: (c) => c }))
+      )
+      yield* Effect.flip(Registry.headManifest(`${registry}/app:1`)).pipe(
+        Effect.provide(layerWith(second.client, { requestTimeout: 0 }))
+      )
+      assert.deepStrictEqual([first.given, second.given], [[], []])
+    })
+  })
+
+  it.effect("is not used under a test clock, whose time only the timer follows", () => {
+    const { client, given } = timingClient()
+    return Effect.gen(function*() {
+      yield* Effect.flip(Registry.headManifest(`${registry}/app:1`))
+      assert.deepStrictEqual(given, [])
+    }).pipe(Effect.provide(layerWith(client, {})))
   })
 })

@@ -4,8 +4,9 @@
  * bodies reach Effect in pieces of 256 KiB to 1 MiB instead of one per 64 KiB socket read, a slow
  * consumer pauses the socket, and file bodies are piped by Node itself. It follows no redirects
  * (`RegistryClient` does, keeping credentials on their origin), and it enforces `RegistryClient`'s
- * `requestTimeout` itself (`RegistryClient.ResponseTimeoutTypeId`) rather than beside a timer fiber. `NodeRegistry.layer` uses it;
- * any other `HttpClient` still works with `NodeRegistry.layerWithoutHttp`.
+ * `requestTimeout` itself (`RegistryClient.ResponseTimeoutTypeId`) rather than beside a timer
+ * fiber. `NodeRegistry.layer` uses it; any other `HttpClient` still works with
+ * `NodeRegistry.layerWithoutHttp`.
  *
  * @since 0.1.0
  */
