@@ -32,6 +32,13 @@ export interface BlobSource<E = never, R = never> {
    * the per-chunk work of `open` and buffers nothing. The registry still checks the digest.
    */
   readonly nativeBody?: ((offset: number, length?: number) => HttpBody.HttpBody) | undefined
+  /**
+   * The whole blob in memory, for a source that is cheaper read in one piece than streamed (a
+   * small blob of another registry, read with one `GET`): `Registry.uploadBlob` reads it only once
+   * it knows the blob must be sent (not there, not mounted) and sends the bytes as they are, with
+   * no stream between the two requests.
+   */
+  readonly whole?: Effect.Effect<Uint8Array, E | InvalidResponse, R> | undefined
 }
 
 /**

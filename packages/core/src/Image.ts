@@ -257,6 +257,7 @@ export const transferBlob = <E, R, R2 = never>(
   const counted: BlobSource.BlobSource<E, R | R2> = {
     ...source,
     nativeBody: undefined, // progress is counted on the byte stream
+    whole: undefined,
     open: (offset) =>
       Stream.suspend(() => {
         let sent = offset

@@ -834,7 +834,8 @@ export const uploadBlob = <E, R>(
       yield* client.transferPermit(ref.registry, "upload")
       const started = yield* Upload.start(ref.registry, ref.repository, mount)
       if (started._tag === "Mounted") return result("mounted")
-      yield* Upload.uploadSource(started.session, source, {
+      const sending = source.whole === undefined ? source : Upload.inMemory(source, yield* source.whole)
+      yield* Upload.uploadSource(started.session, sending, {
         chunkSize: options.chunkSize ?? client.options.chunkSize,
         streaming: client.options.streamingUploads
       })

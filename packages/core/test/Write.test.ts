@@ -141,6 +141,30 @@ describe("uploads against RegistryTest", () => {
       assert.strictEqual(mounted._tag, "Mounted")
     }).pipe(Effect.provide(inMemory())))
 
+  it.effect("reads a source's whole bytes only when the blob must be sent, and sends them without opening it", () =>
+    Effect.gen(function*() {
+      const bytes = random(70_000)
+      const plain = yield* BlobSource.fromBytes(bytes)
+      let reads = 0
+      let opens = 0
+      const source: BlobSource.BlobSource = {
+        ...plain,
+        open: (offset) => Stream.suspend(() => (opens++, plain.open(offset))),
+        whole: Effect.sync(() => (reads++, bytes))
+      }
+      assert.strictEqual((yield* Registry.uploadBlob("registry.test/whole/a", source)).outcome, "uploaded")
+      assert.deepStrictEqual([reads, opens], [1, 0])
+      assert.deepStrictEqual(yield* collect(Registry.getBlob("registry.test/whole/a", plain)), bytes)
+      assert.strictEqual((yield* Registry.uploadBlob("registry.test/whole/a", source)).outcome, "exists")
+      const mounted = yield* Registry.uploadBlob("registry.test/whole/b", source, { mountFrom: "whole/a" })
+      assert.strictEqual(mounted.outcome, "mounted")
+      assert.deepStrictEqual([reads, opens], [1, 0], "not read for a blob that is there or mounted")
+      const chunked = yield* Registry.uploadBlob("registry.test/whole/c", source, { chunkSize: 30_000 })
+      assert.strictEqual(chunked.outcome, "uploaded")
+      assert.deepStrictEqual([reads, opens], [2, 0])
+      assert.deepStrictEqual(yield* collect(Registry.getBlob("registry.test/whole/c", plain)), bytes)
+    }).pipe(Effect.provide(inMemory())))
+
   it.effect("completes a session step by step and reports its status", () =>
     Effect.gen(function*() {
       const bytes = random(1000)

@@ -255,7 +255,7 @@ export const blobStream = (
   })
 
 /** Blobs up to this size (when their size is known) are read in one piece, not streamed. */
-const wholeReadLimit = 4 * 1024 * 1024
+export const wholeReadLimit = 4 * 1024 * 1024
 
 /**
  * A blob's bytes in memory, verified, refused over `limit` bytes. A blob of known size up to

@@ -331,6 +331,16 @@ const bufferedChunk = (bytes: Uint8Array, start: number): ChunkSpec => ({
   body: (offset, length) => HttpBody.uint8Array(bytes.subarray(offset - start, offset - start + length), octetStream)
 })
 
+/** `source` with its bytes already in memory: sent as they are (`nativeBody`), or re-read as a stream. */
+export const inMemory = <E, R>(source: BlobSource.BlobSource<E, R>, bytes: Uint8Array): BlobSource.BlobSource => ({
+  digest: source.digest,
+  size: source.size,
+  rereadable: true,
+  open: (offset) => Stream.succeed(bytes.subarray(offset)),
+  nativeBody: (offset, length) =>
+    HttpBody.uint8Array(bytes.subarray(offset, length === undefined ? undefined : offset + length), octetStream)
+})
+
 /**
  * Send one chunk, in one `PATCH` or in pieces no larger than `limit.max`. A piece refused as too
  * large is sent again in halves (never below `chunkFloor` or the registry's minimum), and the
