@@ -53,6 +53,7 @@ import {
   errorFromBody,
   headerRecord,
   liveClock,
+  maxTimerMillis,
   readPrefix,
   responseError,
   smallBodyLimit,
@@ -458,7 +459,7 @@ export const make = (options: Options = {}) =>
     // a test clock (tests that move time need the timer), nor when transformClient may replace it.
     const timeoutMillis = Duration.toMillis(resolved.requestTimeout)
     const nativeTimeout = hasResponseTimeout(base) && options.transformClient === undefined &&
-      timeoutMillis > 0 && timeoutMillis <= 2 ** 31 - 1 && (yield* Effect.clock) === liveClock
+      timeoutMillis > 0 && timeoutMillis <= maxTimerMillis && (yield* Effect.clock) === liveClock
     // The platform's own HTTP spans record full URLs (signed blob URLs carry credentials in their
     // query) and response headers; ours record only what is safe, so theirs are turned off.
     const client = (options.transformClient ?? ((c) => c))(

@@ -260,8 +260,8 @@ describe("NodeHttpClient", () => {
 
   it.live("NodeRegistry applies requestTimeout through it: a typed, retried Timeout", () => {
     let requests = 0
-    return Effect.acquireUseRelease(
-      Effect.promise(() => listen(http.createServer(() => void requests++), "http")),
+    return withServer(
+      () => void requests++,
       (server) =>
         Effect.gen(function*() {
           const started = Date.now()
@@ -277,8 +277,7 @@ describe("NodeHttpClient", () => {
               Layer.provide(CredentialStore.layerAnonymous)
             )
           )
-        ),
-      (server) => Effect.promise(() => server.close())
+        )
     )
   })
 

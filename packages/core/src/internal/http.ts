@@ -33,6 +33,9 @@ import { currentRetrySchedule } from "./retryOverride.js"
 /** The clock of the live runtime (not a `TestClock`). */
 export const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
+/** The longest delay `setTimeout` takes as it is (longer ones fire at once). */
+export const maxTimerMillis = 2 ** 31 - 1
+
 /**
  * `Effect.timeoutFail`, cheaper on the live clock: one forked fiber and one timer instead of a
  * race of two fibers (measured ~20 µs less per request). Under another clock (`TestClock`) it is
@@ -45,7 +48,7 @@ export const timeoutFail = <E2>(options: {
 <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | E2, R> =>
   Effect.clockWith((clock) => {
     const millis = Duration.toMillis(options.duration)
-    if (clock !== liveClock || !Number.isFinite(millis) || millis > 2 ** 31 - 1) {
+    if (clock !== liveClock || !Number.isFinite(millis) || millis > maxTimerMillis) {
       return Effect.timeoutFail(self, options)
     }
     return Effect.flatMap(Effect.fork(self), (fiber) =>
